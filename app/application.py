@@ -1,0 +1,89 @@
+"""create_app: builds every collaborator once and wires the routes."""
+
+from dataclasses import dataclass
+
+import falcon
+
+from app import db as dbmod
+from app import errorhandling
+from app.clock import SystemClock
+from app.config import API_PREFIX, ISSUER_PATH
+from app.grants import build_grants
+from app.keys import KeyRing, ensure_active_key
+from app.models import ALL_MODELS
+from app.resources.discovery import DiscoveryResource, discovery_document
+from app.resources.health import HealthResource
+from app.resources.jwks import JwksResource
+from app.resources.token import TokenResource
+from app.token_endpoint import TokenEndpoint
+from app.tokens import TokenIssuer
+
+
+@dataclass(frozen=True)
+class Services:
+    """Everything a resource or grant may need, built once per process."""
+
+    config: object
+    database: object
+    clock: object
+    keyring: KeyRing
+    tokens: TokenIssuer
+
+
+class SecurityHeaders:
+    """Headers every response carries unless a resource chose its own."""
+
+    def __init__(self, database):
+        self._database = database
+
+    def process_request(self, req, resp):
+        req.context.database = self._database
+
+    def process_response(self, req, resp, resource, req_succeeded):
+        resp.set_header("X-Content-Type-Options", "nosniff")
+        resp.set_header("Referrer-Policy", "no-referrer")
+        if resp.get_header("Cache-Control") is None:
+            resp.set_header("Cache-Control", "no-store")
+
+
+class ServiceApp(falcon.App):
+    """falcon.App that also carries its Services, so tests and the CLI reach the same objects."""
+
+    services = None
+
+
+def prepare_database(database, config, clock):
+    """Apply pending migrations and make sure one signing key is active (safe under racing workers)."""
+    dbmod.migrate(database, clock.now())
+    ensure_active_key(database, config, clock.now())
+
+
+def build_services(config, clock=None, database=None):
+    clock = clock or SystemClock()
+    database = database or dbmod.connect(config.database_url)
+    database.bind(ALL_MODELS)
+    keyring = KeyRing(database, config, clock)
+    return Services(config=config, database=database, clock=clock, keyring=keyring,
+                    tokens=TokenIssuer(config, keyring, clock))
+
+
+def create_app(config, *, clock=None, database=None, prepare=True):
+    """The WSGI application. With prepare=True the schema and first key are made ready first."""
+    services = build_services(config, clock, database)
+    if prepare:
+        prepare_database(services.database, config, services.clock)
+    grants = build_grants(services)
+
+    app = ServiceApp(middleware=[SecurityHeaders(services.database)])
+    app.req_options.auto_parse_form_urlencoded = False
+    errorhandling.install(app)
+
+    app.add_route(API_PREFIX + "/.well-known/jwks.json", JwksResource(services.keyring))
+    discovery = DiscoveryResource(discovery_document(config, grants.keys()))
+    app.add_route(ISSUER_PATH + "/.well-known/openid-configuration", discovery)
+    app.add_route("/.well-known/oauth-authorization-server" + ISSUER_PATH, discovery)
+    app.add_route(ISSUER_PATH + "/token",
+                  TokenResource(TokenEndpoint(services.database, grants), config.max_body_bytes))
+    app.add_route("/healthz", HealthResource(services.database))
+    app.services = services
+    return app

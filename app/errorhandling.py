@@ -1,0 +1,85 @@
+"""The one place where errors become responses: JSON for the API, HTML for pages."""
+
+import logging
+
+import falcon
+import peewee
+
+from app.errors import OAuthError, PageError, ServiceError, ValidationFailed
+
+log = logging.getLogger("app.errors")
+
+_HTTP_ERROR_CODES = {404: "not_found", 405: "method_not_allowed", 413: "invalid_request", 415: "invalid_request"}
+
+
+def _json(resp, status, body, headers=None):
+    resp.status = status
+    resp.media = body
+    resp.set_header("Cache-Control", "no-store")
+    for name, value in (headers or {}).items():
+        resp.set_header(name, value)
+
+
+def handle_service_error(req, resp, ex, params):
+    if isinstance(ex, PageError):
+        render_page_error(req, resp, ex)
+    elif isinstance(ex, ValidationFailed):
+        _json(resp, 422, {"detail": ex.detail})
+    elif isinstance(ex, OAuthError):
+        _json(resp, ex.status, ex.body(), ex.headers)
+    else:
+        _json(resp, ex.status, {"error": "not_found" if ex.status == 404 else "invalid_request",
+                                "error_description": str(ex)})
+
+
+def handle_http_error(req, resp, ex, params):
+    """falcon's own errors (unknown route, wrong method, …) in the same JSON shape."""
+    body = {"error": _HTTP_ERROR_CODES.get(ex.status_code, "invalid_request" if ex.status_code < 500
+                                           else "server_error")}
+    description = ex.description or ex.title
+    if ex.status_code == 404:
+        description = f"No resource at {req.path}"
+    elif ex.status_code == 405:
+        description = f"{req.method} is not allowed on {req.path}"
+    if description:
+        body["error_description"] = description
+    _json(resp, ex.status, body, ex.headers)
+
+
+def handle_database_error(req, resp, ex, params):
+    log.error("database unavailable during %s %s: %s", req.method, req.path, ex)
+    database = getattr(req.context, "database", None)
+    if database is not None:
+        try:
+            database.close()  # drop the broken connection; the next request opens a new one
+        except Exception:  # noqa: BLE001 - closing a dead connection may fail in many ways
+            pass
+    _json(resp, 503, {"error": "temporarily_unavailable",
+                      "error_description": "The service cannot reach its database; try again shortly"},
+          {"Retry-After": "5"})
+
+
+def handle_unexpected(req, resp, ex, params):
+    if isinstance(ex, falcon.HTTPError):
+        return handle_http_error(req, resp, ex, params)
+    log.exception("unhandled error during %s %s", req.method, req.path)
+    _json(resp, 500, {"error": "server_error", "error_description": "Internal error; it has been logged"})
+
+
+def render_page_error(req, resp, ex):
+    renderer = getattr(req.context, "renderer", None)
+    resp.status = ex.status
+    for name, value in ex.headers.items():
+        resp.set_header(name, value)
+    if renderer is None:
+        resp.content_type = falcon.MEDIA_TEXT
+        resp.text = f"{ex.title}\n\n{ex.message}\n"
+        return
+    renderer.page(resp, "error.html", status=ex.status, title=ex.title, message=ex.message)
+
+
+def install(app):
+    app.add_error_handler(Exception, handle_unexpected)
+    app.add_error_handler(falcon.HTTPError, handle_http_error)
+    app.add_error_handler((peewee.OperationalError, peewee.InterfaceError), handle_database_error)
+    app.add_error_handler(ServiceError, handle_service_error)

@@ -1,0 +1,144 @@
+"""Errors, one class per protocol error code; app.errorhandling turns them into responses."""
+
+
+class ServiceError(Exception):
+    """Base of every error the service answers on purpose."""
+
+    status = 400
+
+
+class ValidationFailed(ServiceError):
+    """A parameter the spec marks required is missing or ill-typed: 422 HTTPValidationError."""
+
+    status = 422
+
+    def __init__(self, detail):
+        super().__init__("validation failed")
+        self.detail = detail
+
+    @classmethod
+    def missing(cls, location, *names):
+        return cls([{"loc": [location, name], "msg": "Field required", "type": "missing"} for name in names])
+
+
+class NotFound(ServiceError):
+    status = 404
+
+    def __init__(self, description="Not found"):
+        super().__init__(description)
+        self.description = description
+
+
+class OAuthError(ServiceError):
+    """RFC 6749 §5.2 error: {"error", "error_description"}."""
+
+    error = "invalid_request"
+    status = 400
+
+    def __init__(self, description=None, *, headers=None):
+        super().__init__(description or self.error)
+        self.description = description
+        self.headers = headers or {}
+
+    def body(self):
+        body = {"error": self.error}
+        if self.description:
+            body["error_description"] = self.description
+        return body
+
+
+class InvalidRequest(OAuthError):
+    error = "invalid_request"
+
+
+class InvalidClient(OAuthError):
+    """Client authentication failed: 401 with a WWW-Authenticate challenge (RFC 6749 §5.2)."""
+
+    error = "invalid_client"
+    status = 401
+
+    def __init__(self, description="Client authentication failed", *, realm="platform-oauth"):
+        super().__init__(description, headers={"WWW-Authenticate": f'Basic realm="{realm}"'})
+
+
+class InvalidGrant(OAuthError):
+    error = "invalid_grant"
+
+
+class UnauthorizedClient(OAuthError):
+    error = "unauthorized_client"
+
+
+class UnsupportedGrantType(OAuthError):
+    error = "unsupported_grant_type"
+
+
+class UnsupportedResponseType(OAuthError):
+    error = "unsupported_response_type"
+
+
+class InvalidScope(OAuthError):
+    error = "invalid_scope"
+
+
+class InvalidTarget(OAuthError):
+    """RFC 8693 §2.2.2: the audience is unknown or unusable."""
+
+    error = "invalid_target"
+
+
+class AccessDenied(OAuthError):
+    error = "access_denied"
+
+
+class LoginRequired(OAuthError):
+    error = "login_required"
+
+
+class AuthorizationPending(OAuthError):
+    error = "authorization_pending"
+
+
+class SlowDown(OAuthError):
+    error = "slow_down"
+
+
+class ExpiredToken(OAuthError):
+    error = "expired_token"
+
+
+class InvalidToken(OAuthError):
+    """RFC 6750 §3.1: a bad bearer token is 401 with a Bearer challenge."""
+
+    error = "invalid_token"
+    status = 401
+
+    def __init__(self, description="The access token is invalid or expired"):
+        safe = description.replace('"', "'")
+        super().__init__(description, headers={
+            "WWW-Authenticate": f'Bearer error="invalid_token", error_description="{safe}"'})
+
+
+class TooManyRequests(OAuthError):
+    error = "too_many_requests"
+    status = 429
+
+    def __init__(self, retry_after, description="Too many attempts; try again later"):
+        super().__init__(description, headers={"Retry-After": str(int(retry_after))})
+        self.retry_after = int(retry_after)
+
+
+class TemporarilyUnavailable(OAuthError):
+    error = "temporarily_unavailable"
+    status = 503
+
+
+class PageError(ServiceError):
+    """An error shown to a person as an HTML page (never a redirect)."""
+
+    def __init__(self, title, message, status=400, *, headers=None):
+        super().__init__(message)
+        self.title = title
+        self.message = message
+        self.status = status
+        self.headers = headers or {}

@@ -1,0 +1,196 @@
+"""Signing keys: creation, rotation, the published JWKS, and signing/verifying JWTs.
+
+Key objects are parsed once per process and reused; re-parsing a PEM per token makes signing
+about a hundred times slower. Workers look for a rotation made elsewhere every few seconds.
+"""
+
+import base64
+import hashlib
+import json
+import threading
+
+import jwt
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
+from jwt.algorithms import RSAAlgorithm
+
+from app.db import exclusive
+
+ALGORITHM = "RS256"
+
+
+class KeyConfigurationError(Exception):
+    """A stored key cannot be used with the configured key-encryption key."""
+
+
+def _b64url(data):
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
+
+
+def thumbprint(public_jwk):
+    """RFC 7638 JWK thumbprint (SHA-256) of an RSA public key."""
+    canonical = json.dumps({k: public_jwk[k] for k in ("e", "kty", "n")}, separators=(",", ":"), sort_keys=True)
+    return _b64url(hashlib.sha256(canonical.encode("ascii")).digest())
+
+
+def new_rsa_key(key_encryption_key):
+    """A fresh RSA-2048 key: (kid, private PEM, public JWK)."""
+    private = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    public_jwk = json.loads(RSAAlgorithm.to_jwk(private.public_key()))
+    public_jwk = {"kty": "RSA", "n": public_jwk["n"], "e": public_jwk["e"]}
+    kid = thumbprint(public_jwk)
+    public_jwk.update({"kid": kid, "use": "sig", "alg": ALGORITHM})
+    encryption = (serialization.BestAvailableEncryption(key_encryption_key.encode("utf-8"))
+                  if key_encryption_key else serialization.NoEncryption())
+    pem = private.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, encryption)
+    return kid, pem.decode("ascii"), public_jwk
+
+
+def load_private_key(pem, key_encryption_key):
+    encrypted = "ENCRYPTED" in pem.split("\n", 1)[0]
+    if encrypted and not key_encryption_key:
+        raise KeyConfigurationError(
+            "a signing key is encrypted at rest but OAUTH_KEY_ENCRYPTION_KEY is not set")
+    password = key_encryption_key.encode("utf-8") if encrypted else None
+    try:
+        return serialization.load_pem_private_key(pem.encode("ascii"), password=password)
+    except ValueError:
+        raise KeyConfigurationError(
+            "a signing key cannot be decrypted with the configured OAUTH_KEY_ENCRYPTION_KEY") from None
+
+
+def _insert_key(database, config, now, status):
+    kid, pem, public_jwk = new_rsa_key(config.key_encryption_key)
+    p = database.param
+    database.execute_sql(
+        "INSERT INTO signing_key (kid, alg, private_key, public_jwk, status, created_at, activated_at)"
+        f" VALUES ({p}, {p}, {p}, {p}, {p}, {p}, {p})",
+        (kid, ALGORITHM, pem, json.dumps(public_jwk), status, int(now), int(now) if status == "active" else None))
+    return kid
+
+
+def ensure_active_key(database, config, now):
+    """First start: create the one active key unless it exists (exactly one under racing workers)."""
+    with exclusive(database):
+        if database.execute_sql("SELECT 1 FROM signing_key WHERE status = 'active'").fetchone():
+            return None
+        return _insert_key(database, config, now, "active")
+
+
+def rotate_keys(database, config, now):
+    """Make a new key active; the old one stays published until every token it signed has expired."""
+    p = database.param
+    with exclusive(database):
+        longest_client_ttl = database.execute_sql(
+            "SELECT MAX(access_token_ttl) FROM application").fetchone()[0] or 0
+        publish_until = int(now) + max(config.longest_token_ttl, int(longest_client_ttl))
+        database.execute_sql(
+            f"UPDATE signing_key SET status = 'retired', retired_at = {p}, publish_until = {p}"
+            " WHERE status = 'active'", (int(now), publish_until))
+        return _insert_key(database, config, now, "active")
+
+
+def list_keys(database, now):
+    rows = database.execute_sql(
+        "SELECT kid, alg, status, created_at, activated_at, retired_at, publish_until"
+        " FROM signing_key ORDER BY id").fetchall()
+    return [{"kid": kid, "alg": alg, "status": status, "created_at": created, "activated_at": activated,
+             "retired_at": retired, "publish_until": until,
+             "published": status != "retired" or (until is not None and until > now)}
+            for kid, alg, status, created, activated, retired, until in rows]
+
+
+class KeyRing:
+    """The process's view of the signing keys, refreshed from the database every few seconds."""
+
+    def __init__(self, database, config, clock):
+        self._database = database
+        self._config = config
+        self._clock = clock
+        self._lock = threading.Lock()
+        self._checked_at = float("-inf")
+        self._fingerprint = None
+        self._public = {}           # kid -> public key object (every key we know)
+        self._private = {}          # kid -> private key object (loaded on demand, kept)
+        self._active_kid = None
+        self._published = []        # public JWKs to publish
+        self._jwks_body = b'{"keys":[]}'
+
+    def _refresh(self, force=False):
+        now = self._clock.now()
+        if not force and now - self._checked_at < self._config.key_refresh_interval:
+            return
+        with self._lock:
+            rows = self._database.execute_sql(
+                "SELECT kid, status, publish_until, public_jwk FROM signing_key ORDER BY id").fetchall()
+            self._checked_at = now
+            fingerprint = tuple((kid, status, until) for kid, status, until, _ in rows)
+            if fingerprint == self._fingerprint and not force:
+                return
+            published = []
+            for kid, status, until, public_jwk in rows:
+                jwk = json.loads(public_jwk)
+                if kid not in self._public:
+                    self._public[kid] = RSAAlgorithm.from_jwk(jwk)
+                if status == "active":
+                    self._active_kid = kid
+                if status != "retired" or (until is not None and until > now):
+                    published.append(jwk)
+            # Newest first: a JWKS consumer trying keys in order finds the signing key at once.
+            published.reverse()
+            self._published = published
+            self._jwks_body = json.dumps({"keys": published}).encode("utf-8")
+            self._fingerprint = fingerprint
+
+    def _active_private_key(self):
+        self._refresh()
+        kid = self._active_kid
+        if kid is None:
+            raise KeyConfigurationError("no active signing key; run `python -m app keys rotate`")
+        key = self._private.get(kid)
+        if key is None:
+            pem = self._database.execute_sql(
+                f"SELECT private_key FROM signing_key WHERE kid = {self._database.param}", (kid,)).fetchone()[0]
+            key = self._private[kid] = load_private_key(pem, self._config.key_encryption_key)
+        return kid, key
+
+    def jwks_body(self):
+        self._refresh()
+        return self._jwks_body
+
+    def sign(self, claims, typ="JWT"):
+        kid, key = self._active_private_key()
+        return jwt.encode(claims, key, algorithm=ALGORITHM, headers={"kid": kid, "typ": typ})
+
+    def public_key(self, kid):
+        """The public key for a kid, retired ones included; None when unknown."""
+        self._refresh()
+        key = self._public.get(kid)
+        if key is None and self._clock.now() - self._checked_at >= 1:
+            self._refresh(force=True)
+            key = self._public.get(kid)
+        return key
+
+    def decode(self, token, *, audience=None, verify_exp=True, typ=None):
+        """Verify a JWT we signed (RS256 only, so 'none' and HMAC tricks fail) and return its claims."""
+        try:
+            header = jwt.get_unverified_header(token)
+        except jwt.PyJWTError as exc:
+            raise jwt.InvalidTokenError(str(exc)) from None
+        if header.get("alg") != ALGORITHM:
+            raise jwt.InvalidAlgorithmError("unexpected signing algorithm")
+        if typ is not None and str(header.get("typ", "")).lower() not in (typ, "application/" + typ):
+            raise jwt.InvalidTokenError("unexpected token type")
+        key = self.public_key(header.get("kid"))
+        if key is None:
+            raise jwt.InvalidSignatureError("unknown signing key")
+        # Expiry is checked against the injected clock, not PyJWT's wall clock.
+        options = {"verify_exp": False, "verify_iat": False, "verify_nbf": False,
+                   "verify_aud": audience is not None, "require": ["iss", "sub", "iat", "exp"]}
+        claims = jwt.decode(token, key, algorithms=[ALGORITHM], audience=audience, issuer=self._config.issuer,
+                            options=options)
+        if verify_exp:
+            exp = claims["exp"]
+            if isinstance(exp, bool) or not isinstance(exp, (int, float)) or exp <= self._clock.now():
+                raise jwt.ExpiredSignatureError("the token has expired")
+        return claims

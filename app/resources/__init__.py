@@ -1,0 +1,1 @@
+"""One falcon resource per endpoint or page: parse, call one function, render."""

@@ -1,0 +1,16 @@
+"""POST /api/v1/platform/oauth/token (RFC 6749 §3.2)."""
+
+from app.params import form_params, require
+
+
+class TokenResource:
+    def __init__(self, token_endpoint, max_body_bytes):
+        self._token_endpoint = token_endpoint
+        self._max_body_bytes = max_body_bytes
+
+    def on_post(self, req, resp):
+        params = form_params(req, self._max_body_bytes)
+        require(params, "body", "grant_type")
+        resp.media = self._token_endpoint.exchange(params, req.get_header("Authorization"))
+        resp.set_header("Cache-Control", "no-store")
+        resp.set_header("Pragma", "no-cache")

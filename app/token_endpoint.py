@@ -1,0 +1,21 @@
+"""The token endpoint's work: authenticate the client, then run its grant (RFC 6749 §3.2)."""
+
+from app.clients import authenticate_client
+from app.errors import UnauthorizedClient, UnsupportedGrantType
+
+
+class TokenEndpoint:
+    def __init__(self, database, grants):
+        self._database = database
+        self._grants = grants
+
+    def exchange(self, params, authorization_header):
+        client = authenticate_client(self._database, params, authorization_header)
+        if not client.is_global:
+            raise UnauthorizedClient("This endpoint serves GLOBAL applications; use the tenant's own endpoint")
+        grant = self._grants.get(params["grant_type"])
+        if grant is None:
+            raise UnsupportedGrantType(f"grant_type '{params['grant_type']}' is not supported")
+        if grant.grant_type not in client.grant_types:
+            raise UnauthorizedClient(f"This client may not use the {grant.grant_type} grant")
+        return grant.issue(client, params)
