@@ -51,6 +51,10 @@ class InvalidRequest(OAuthError):
     error = "invalid_request"
 
 
+class PayloadTooLarge(InvalidRequest):
+    status = 413
+
+
 class InvalidClient(OAuthError):
     """Client authentication failed: 401 with a WWW-Authenticate challenge (RFC 6749 §5.2)."""
 

@@ -2,7 +2,7 @@
 
 from urllib.parse import parse_qsl
 
-from app.errors import InvalidRequest, ValidationFailed
+from app.errors import InvalidRequest, PayloadTooLarge, ValidationFailed
 
 FORM_TYPE = "application/x-www-form-urlencoded"
 
@@ -28,7 +28,7 @@ def read_body(req, max_bytes):
     """The raw body, refusing oversized ones before reading them."""
     length = req.content_length or 0
     if length > max_bytes:
-        raise InvalidRequest(f"The request body is larger than {max_bytes} bytes")
+        raise PayloadTooLarge(f"The request body is larger than {max_bytes} bytes")
     return req.bounded_stream.read(max_bytes + 1) if length else b""
 
 
@@ -36,17 +36,16 @@ def form_params(req, max_bytes):
     """Parameters of an application/x-www-form-urlencoded body."""
     body = read_body(req, max_bytes)
     if len(body) > max_bytes:
-        raise InvalidRequest(f"The request body is larger than {max_bytes} bytes")
+        raise PayloadTooLarge(f"The request body is larger than {max_bytes} bytes")
     if not body:
         return {}
     media_type = (req.content_type or "").split(";", 1)[0].strip().lower()
     if media_type != FORM_TYPE:
         raise InvalidRequest(f"The request body must be {FORM_TYPE}")
     try:
-        text = body.decode("utf-8")
+        return _collect(parse_qsl(body.decode("utf-8"), keep_blank_values=True, errors="strict"))
     except UnicodeDecodeError:
         raise InvalidRequest("The request body is not valid UTF-8") from None
-    return _collect(parse_qsl(text, keep_blank_values=True))
 
 
 def require(params, location, *names):

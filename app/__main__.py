@@ -1,0 +1,121 @@
+"""Administration CLI: python -m app … (JSON on stdout; one line on stderr and exit ≠ 0 on error)."""
+
+import argparse
+import json
+import sys
+
+from app import admin
+from app.application import build_services, prepare_database
+from app.config import ConfigError, load_config
+from app.db import migrate
+from app.keys import KeyConfigurationError, list_keys, rotate_keys
+
+
+class CliError(Exception):
+    pass
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message):
+        raise CliError(f"{self.prog}: {message}")
+
+
+def _parser():
+    parser = _Parser(prog="python -m app", description="Platform OAuth service administration")
+    groups = parser.add_subparsers(dest="group", required=True, parser_class=_Parser)
+
+    db = groups.add_parser("db", help="database").add_subparsers(dest="action", required=True)
+    db.add_parser("migrate", help="apply pending migrations")
+
+    tenant = groups.add_parser("tenant").add_subparsers(dest="action", required=True)
+    tenant_create = tenant.add_parser("create")
+    tenant_create.add_argument("--slug", required=True)
+    tenant_create.add_argument("--name", required=True)
+
+    user = groups.add_parser("user").add_subparsers(dest="action", required=True)
+    user_create = user.add_parser("create")
+    user_create.add_argument("--tenant", required=True, help="tenant slug")
+    user_create.add_argument("--email", required=True)
+    user_create.add_argument("--name", required=True)
+    user_create.add_argument("--given-name", default="")
+    user_create.add_argument("--family-name", default="")
+    user_create.add_argument("--email-verified", action="store_true")
+    user_create.add_argument("--password-stdin", action="store_true", required=True,
+                             help="read the password as one line from standard input")
+
+    client = groups.add_parser("client").add_subparsers(dest="action", required=True)
+    client_create = client.add_parser("create")
+    client_create.add_argument("--name", required=True)
+    client_create.add_argument("--audience", required=True, type=str.lower, choices=["global", "tenant"])
+    client_create.add_argument("--tenant", help="tenant slug (tenant clients only)")
+    client_create.add_argument("--grant", action="append", default=[], required=True,
+                               help="grant type as on the wire; repeat for several")
+    client_create.add_argument("--redirect-uri", action="append", default=[])
+    client_create.add_argument("--post-logout-redirect-uri", action="append", default=[])
+    client_create.add_argument("--scope", action="append", default=[],
+                               help="allowed scope; repeat (a space-separated list also works)")
+    client_create.add_argument("--public", action="store_true", help="no secret (native or browser app)")
+    client_create.add_argument("--access-token-ttl", type=int)
+    client_create.add_argument("--refresh-token-ttl", type=int)
+    client.add_parser("list")
+
+    keys = groups.add_parser("keys").add_subparsers(dest="action", required=True)
+    keys.add_parser("rotate", help="make a new signing key active")
+    keys.add_parser("list")
+    return parser
+
+
+def run(args, services, stdin):
+    database, clock, config = services.database, services.clock, services.config
+    command = (args.group, args.action)
+    if command == ("db", "migrate"):
+        return {"applied": migrate(database, clock.now())}
+    prepare_database(database, config, clock)
+    if command == ("tenant", "create"):
+        return admin.create_tenant(database, clock, slug=args.slug, name=args.name)
+    if command == ("user", "create"):
+        line = stdin.readline()
+        password = line[:-1] if line.endswith("\n") else line
+        password = password[:-1] if password.endswith("\r") else password
+        return admin.create_user(database, clock, tenant=args.tenant, email=args.email, name=args.name,
+                                 password=password, given_name=args.given_name, family_name=args.family_name,
+                                 email_verified=args.email_verified)
+    if command == ("client", "create"):
+        scopes = [s for value in args.scope for s in value.split()]
+        return admin.create_client(
+            database, clock, name=args.name, audience=args.audience, tenant=args.tenant, grants=args.grant,
+            redirect_uris=args.redirect_uri, post_logout_redirect_uris=args.post_logout_redirect_uri,
+            scopes=scopes or None, public=args.public, access_token_ttl=args.access_token_ttl,
+            refresh_token_ttl=args.refresh_token_ttl)
+    if command == ("client", "list"):
+        return admin.list_clients(database)
+    if command == ("keys", "rotate"):
+        kid = rotate_keys(database, config, clock.now())
+        return {"kid": kid, "keys": list_keys(database, clock.now())}
+    if command == ("keys", "list"):
+        return list_keys(database, clock.now())
+    raise CliError(f"unknown command {' '.join(command)}")
+
+
+def main(argv=None, stdin=None, stdout=None, stderr=None):
+    stdin, stdout, stderr = stdin or sys.stdin, stdout or sys.stdout, stderr or sys.stderr
+    try:
+        args = _parser().parse_args(argv)
+        services = build_services(load_config())
+        try:
+            result = run(args, services, stdin)
+        finally:
+            services.database.close()
+    except (CliError, ConfigError, admin.AdminError, KeyConfigurationError) as exc:
+        print(f"error: {exc}", file=stderr)
+        return 2
+    except Exception as exc:  # noqa: BLE001 - the CLI's contract is one line, never a traceback
+        print(f"error: {type(exc).__name__}: {exc}", file=stderr)
+        return 1
+    json.dump(result, stdout, indent=2)
+    stdout.write("\n")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,154 @@
+"""Administration: creating tenants, users and clients (the CLI's work, also used by tests)."""
+
+import re
+import secrets
+from urllib.parse import urlsplit
+
+import peewee
+
+from app import opaque
+from app.grants import CONFIDENTIAL_ONLY, KNOWN_GRANT_TYPES
+from app.models import Application, Tenant, User
+from app.passwords import hash_password
+from app.scopes import USER_SCOPES, is_valid_scope_token
+
+_SLUG = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$")
+# Deliberately plain: one @, no spaces, a dot in the domain; the mailbox itself is not checked.
+_EMAIL = re.compile(r"^[^@\s]{1,64}@[^@\s]+\.[^@\s.]{2,}$")
+USER_FACING_GRANTS = ("authorization_code", "urn:ietf:params:oauth:grant-type:device_code")
+
+
+class AdminError(Exception):
+    """Bad administrative input; the message is one line for stderr."""
+
+
+def normalize_email(email):
+    return email.strip().lower()
+
+
+def _now(clock):
+    return int(clock.now())
+
+
+def tenant_json(tenant):
+    return {"id": tenant.id, "slug": tenant.slug, "name": tenant.name, "status": tenant.status,
+            "created_at": tenant.created_at}
+
+
+def user_json(user, tenant):
+    return {"id": user.id, "tenant": tenant.slug, "tenant_id": tenant.id, "email": user.email,
+            "name": user.name, "given_name": user.given_name, "family_name": user.family_name,
+            "email_verified": bool(user.email_verified), "status": user.status}
+
+
+def client_json(app, tenant_slug=None, client_secret=None):
+    data = {"client_id": app.client_id, "name": app.name, "audience_type": app.audience_type,
+            "tenant": tenant_slug, "redirect_uris": list(app.redirect_uris),
+            "post_logout_redirect_uris": list(app.post_logout_redirect_uris),
+            "grant_types": list(app.grant_types), "scopes": list(app.allowed_scopes),
+            "token_endpoint_auth_method": app.token_endpoint_auth_method, "status": app.status}
+    if client_secret is not None:
+        data["client_secret"] = client_secret
+    return data
+
+
+def _find_tenant(slug):
+    tenant = Tenant.get_or_none(Tenant.slug == slug)
+    if tenant is None:
+        raise AdminError(f"unknown tenant '{slug}'")
+    return tenant
+
+
+def create_tenant(database, clock, *, slug, name):
+    if not _SLUG.match(slug or ""):
+        raise AdminError(f"invalid slug '{slug}': use lowercase letters, digits and inner dashes (1-63)")
+    if not (name or "").strip():
+        raise AdminError("the tenant name must not be empty")
+    try:
+        with database.atomic():
+            tenant = Tenant.create(slug=slug, name=name.strip(), status="active", created_at=_now(clock))
+    except peewee.IntegrityError:
+        raise AdminError(f"a tenant with slug '{slug}' already exists") from None
+    return tenant_json(tenant)
+
+
+def create_user(database, clock, *, tenant, email, name, password, given_name="", family_name="",
+                email_verified=False):
+    email = normalize_email(email or "")
+    if not _EMAIL.match(email) or len(email) > 254:
+        raise AdminError(f"invalid email address '{email}'")
+    if not password:
+        raise AdminError("the password must not be empty")
+    with database.atomic():
+        tenant_row = _find_tenant(tenant)
+        now = _now(clock)
+        try:
+            with database.atomic():
+                user = User.create(tenant=tenant_row, email=email, password_hash=hash_password(password),
+                                   name=(name or "").strip(), given_name=given_name or "",
+                                   family_name=family_name or "", email_verified=bool(email_verified),
+                                   status="active", created_at=now, updated_at=now)
+        except peewee.IntegrityError:
+            raise AdminError(f"user '{email}' already exists in tenant '{tenant}'") from None
+    return user_json(user, tenant_row)
+
+
+def check_redirect_uri(uri, what="redirect URI"):
+    """Absolute, no fragment (RFC 6749 §3.1.2); http(s) needs a host; custom schemes allowed (RFC 8252)."""
+    parts = urlsplit(uri)
+    if not parts.scheme or parts.fragment or "#" in uri or any(c.isspace() for c in uri):
+        raise AdminError(f"invalid {what} '{uri}': it must be absolute, without a fragment or spaces")
+    if parts.scheme in ("http", "https") and not parts.hostname:
+        raise AdminError(f"invalid {what} '{uri}': an http(s) URI needs a host")
+    return uri
+
+
+def create_client(database, clock, *, name, audience, grants, redirect_uris=(), post_logout_redirect_uris=(),
+                  scopes=None, tenant=None, public=False, access_token_ttl=None, refresh_token_ttl=None):
+    if not (name or "").strip():
+        raise AdminError("the client name must not be empty")
+    audience_type = (audience or "").upper()
+    if audience_type not in ("GLOBAL", "TENANT"):
+        raise AdminError(f"--audience must be global or tenant, got '{audience}'")
+    if audience_type == "TENANT" and not tenant:
+        raise AdminError("a tenant client needs --tenant")
+    if audience_type == "GLOBAL" and tenant:
+        raise AdminError("a global client belongs to no tenant; drop --tenant")
+    grants = list(dict.fromkeys(grants or ()))
+    if not grants:
+        raise AdminError("give at least one --grant")
+    for grant in grants:
+        if grant not in KNOWN_GRANT_TYPES:
+            raise AdminError(f"unknown grant '{grant}'; known: {', '.join(KNOWN_GRANT_TYPES)}")
+        if public and grant in CONFIDENTIAL_ONLY:
+            raise AdminError(f"a public client cannot hold the {grant} grant")
+    redirect_uris = [check_redirect_uri(u) for u in dict.fromkeys(redirect_uris or ())]
+    post_logout = [check_redirect_uri(u, "post-logout redirect URI")
+                   for u in dict.fromkeys(post_logout_redirect_uris or ())]
+    if "authorization_code" in grants and not redirect_uris:
+        raise AdminError("the authorization_code grant needs at least one --redirect-uri")
+    if scopes is None or not list(scopes):
+        scopes = ["openid", "profile", "email"] if any(g in USER_FACING_GRANTS for g in grants) else []
+    scopes = list(dict.fromkeys(scopes))
+    for scope in scopes:
+        if not is_valid_scope_token(scope):
+            raise AdminError(f"invalid scope '{scope}'")
+    for ttl in (access_token_ttl, refresh_token_ttl):
+        if ttl is not None and ttl <= 0:
+            raise AdminError("token lifetimes must be positive")
+    client_secret = None if public else opaque.new_secret()
+    with database.atomic():
+        tenant_row = _find_tenant(tenant) if tenant else None
+        app = Application.create(
+            client_id=secrets.token_urlsafe(18), client_secret_hash=opaque.digest(client_secret) if client_secret
+            else None, name=name.strip(), audience_type=audience_type, tenant=tenant_row,
+            redirect_uris=redirect_uris, post_logout_redirect_uris=post_logout, grant_types=grants,
+            allowed_scopes=scopes, token_endpoint_auth_method="none" if public else "client_secret_basic",
+            access_token_ttl=access_token_ttl, refresh_token_ttl=refresh_token_ttl, status="active",
+            created_at=_now(clock))
+    return client_json(app, tenant_row.slug if tenant_row else None, client_secret)
+
+
+def list_clients(database):
+    rows = Application.select(Application, Tenant).join(Tenant, peewee.JOIN.LEFT_OUTER).order_by(Application.id)
+    return [client_json(app, app.tenant.slug if app.tenant_id else None) for app in rows]

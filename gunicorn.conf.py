@@ -1,0 +1,35 @@
+"""gunicorn settings; every value can be overridden with GUNICORN_* environment variables or flags."""
+
+import multiprocessing
+import os
+
+wsgi_app = "app.wsgi:application"
+bind = os.environ.get("GUNICORN_BIND", "127.0.0.1:8000")
+# Sync workers spread load evenly; the token endpoint is CPU-bound (RSA signatures).
+workers = int(os.environ.get("GUNICORN_WORKERS", multiprocessing.cpu_count()))
+worker_class = "sync"
+timeout = int(os.environ.get("GUNICORN_TIMEOUT", "30"))
+graceful_timeout = int(os.environ.get("GUNICORN_GRACEFUL_TIMEOUT", "20"))
+keepalive = int(os.environ.get("GUNICORN_KEEPALIVE", "2"))
+# Believe X-Forwarded-* only from the proxies the service itself trusts.
+forwarded_allow_ips = os.environ.get("OAUTH_TRUSTED_PROXIES", "127.0.0.1").replace(" ", ",")
+accesslog = os.environ.get("GUNICORN_ACCESSLOG", "-")
+errorlog = "-"
+loglevel = os.environ.get("GUNICORN_LOGLEVEL", "info")
+# Several instances on one host must not fight over ~/.gunicorn/gunicorn.ctl.
+control_socket_disable = True
+pidfile = os.environ.get("GUNICORN_PIDFILE") or None
+
+
+def on_starting(server):
+    """Apply migrations and create the first key once, before any worker starts."""
+    from app.application import build_services, prepare_database
+    from app.config import ConfigError, load_config
+
+    try:
+        services = build_services(load_config())
+    except ConfigError as exc:
+        server.log.error("configuration error: %s", exc)
+        raise SystemExit(3) from None
+    prepare_database(services.database, services.config, services.clock)
+    services.database.close()

@@ -1,0 +1,137 @@
+"""Fixtures: a real database (SQLite by default, Postgres when OAUTH_TEST_DATABASE_URL is set),
+the app built by create_app with a test config and a clock the tests move by hand."""
+
+import json
+import os
+import time
+from urllib.parse import urlsplit
+
+import pytest
+import webtest
+
+from app import admin
+from app.application import create_app
+from app.clock import FrozenClock
+from app.config import Config
+from app.db import connect, dialect, migrate
+from app.keys import ALGORITHM, new_rsa_key
+
+TEST_DATABASE_URL = os.environ.get("OAUTH_TEST_DATABASE_URL")
+ISSUER_BASE = "http://localhost"
+TOKEN_PATH = "/api/v1/platform/oauth/token"
+JWKS_PATH = "/api/v1/platform/.well-known/jwks.json"
+DISCOVERY_PATH = "/api/v1/platform/oauth/.well-known/openid-configuration"
+
+# Children before parents, so deleting in this order respects foreign keys.
+TABLES = ["rate_counter", "audit_event", "refresh_token", "device_authorization", "authorization_code",
+          "authorization_request", "sso_session", "application", '"user"', "tenant", "signing_key"]
+
+
+def _reset_schema(database):
+    if dialect(database) == "postgres":
+        database.execute_sql("DROP SCHEMA public CASCADE")
+        database.execute_sql("CREATE SCHEMA public")
+    else:
+        for (name,) in database.execute_sql(
+                "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'").fetchall():
+            database.execute_sql(f'DROP TABLE "{name}"')
+
+
+@pytest.fixture(scope="session")
+def database_url(tmp_path_factory):
+    if TEST_DATABASE_URL:
+        return TEST_DATABASE_URL
+    return "sqlite:///" + str(tmp_path_factory.mktemp("db") / "test.sqlite3")
+
+
+@pytest.fixture(scope="session")
+def admin_database(database_url):
+    """A session-wide connection used to set up and clean the schema between tests."""
+    database = connect(database_url)
+    _reset_schema(database)
+    migrate(database, time.time())
+    yield database
+    database.close()
+
+
+@pytest.fixture(scope="session")
+def cached_key():
+    """One RSA key generated per session: inserting it is much faster than generating one per test."""
+    return new_rsa_key(None)
+
+
+@pytest.fixture
+def clean_database(admin_database, cached_key):
+    for table in TABLES:
+        admin_database.execute_sql(f"DELETE FROM {table}")
+    kid, pem, public_jwk = cached_key
+    p = admin_database.param
+    admin_database.execute_sql(
+        "INSERT INTO signing_key (kid, alg, private_key, public_jwk, status, created_at, activated_at)"
+        f" VALUES ({p}, {p}, {p}, {p}, 'active', {p}, {p})",
+        (kid, ALGORITHM, pem, json.dumps(public_jwk), int(time.time()), int(time.time())))
+    return admin_database
+
+
+@pytest.fixture
+def clock():
+    # Starts at the real time so that libraries checking exp against the wall clock agree.
+    return FrozenClock(time.time())
+
+
+@pytest.fixture
+def config(database_url):
+    return Config(issuer_base=ISSUER_BASE, database_url=database_url, cookie_secure=False)
+
+
+@pytest.fixture
+def app(config, clock, clean_database):
+    application = create_app(config, clock=clock)
+    yield application
+    application.services.database.close()
+
+
+@pytest.fixture
+def services(app):
+    return app.services
+
+
+@pytest.fixture
+def http(app):
+    return webtest.TestApp(app)
+
+
+@pytest.fixture
+def make_tenant(services):
+    def make(slug="acme", name="Acme Inc."):
+        return admin.create_tenant(services.database, services.clock, slug=slug, name=name)
+    return make
+
+
+@pytest.fixture
+def make_user(services):
+    def make(tenant="acme", email="ada@example.com", password="correct horse battery", name="Ada Lovelace",
+             **extra):
+        return admin.create_user(services.database, services.clock, tenant=tenant, email=email, name=name,
+                                 password=password, **extra)
+    return make
+
+
+@pytest.fixture
+def make_client(services):
+    def make(name="Test App", audience="global", grants=("client_credentials",), **extra):
+        return admin.create_client(services.database, services.clock, name=name, audience=audience,
+                                   grants=list(grants), **extra)
+    return make
+
+
+@pytest.fixture
+def service_client(make_client):
+    """A confidential GLOBAL client holding client_credentials with two API scopes."""
+    return make_client(name="Billing Service", scopes=["api.read", "api.write"])
+
+
+def postgres_admin_url(url):
+    """The URL of the 'postgres' maintenance database on the same server."""
+    parts = urlsplit(url)
+    return parts._replace(path="/postgres").geturl()
