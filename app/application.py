@@ -72,6 +72,8 @@ def create_app(config, *, clock=None, database=None, prepare=True):
     services = build_services(config, clock, database)
     if prepare:
         prepare_database(services.database, config, services.clock)
+        # Fail at start, not at the first token, when the key cannot be decrypted.
+        services.keyring.active_kid()
     grants = build_grants(services)
 
     app = ServiceApp(middleware=[SecurityHeaders(services.database)])

@@ -124,17 +124,19 @@ class KeyRing:
             rows = self._database.execute_sql(
                 "SELECT kid, status, publish_until, public_jwk FROM signing_key ORDER BY id").fetchall()
             self._checked_at = now
-            fingerprint = tuple((kid, status, until) for kid, status, until, _ in rows)
+            # Publication depends on time too, so it is part of what marks a change.
+            fingerprint = tuple((kid, status, status != "retired" or (until is not None and until > now))
+                                for kid, status, until, _ in rows)
             if fingerprint == self._fingerprint and not force:
                 return
             published = []
-            for kid, status, until, public_jwk in rows:
+            for (kid, status, is_published), (_, _, _, public_jwk) in zip(fingerprint, rows):
                 jwk = json.loads(public_jwk)
                 if kid not in self._public:
                     self._public[kid] = RSAAlgorithm.from_jwk(jwk)
                 if status == "active":
                     self._active_kid = kid
-                if status != "retired" or (until is not None and until > now):
+                if is_published:
                     published.append(jwk)
             # Newest first: a JWKS consumer trying keys in order finds the signing key at once.
             published.reverse()
@@ -153,6 +155,10 @@ class KeyRing:
                 f"SELECT private_key FROM signing_key WHERE kid = {self._database.param}", (kid,)).fetchone()[0]
             key = self._private[kid] = load_private_key(pem, self._config.key_encryption_key)
         return kid, key
+
+    def active_kid(self):
+        """The kid that signs now (loading its private key, so a bad key fails early)."""
+        return self._active_private_key()[0]
 
     def jwks_body(self):
         self._refresh()

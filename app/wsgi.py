@@ -5,12 +5,13 @@ import sys
 
 from app import create_app
 from app.config import ConfigError, load_config
+from app.keys import KeyConfigurationError
 
 logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
 
 try:
     application = create_app(load_config())
-except ConfigError as exc:
+except (ConfigError, KeyConfigurationError) as exc:
     # One line that says what is wrong, then stop: gunicorn reports the worker failed to boot.
     print(f"configuration error: {exc}", file=sys.stderr)
     sys.exit(3)

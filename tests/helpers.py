@@ -20,15 +20,21 @@ def client_credentials(http, client, status=200, **params):
                      status=status)
 
 
-def verify_with_jwks(http, token, audience, typ=None):
-    """Verify a JWT the way a resource server would: with the key the JWKS publishes under its kid."""
+def verify_with_jwks(http, token, audience, typ=None, clock=None):
+    """Verify a JWT the way a resource server would: with the key the JWKS publishes under its kid.
+
+    With a clock, time claims are checked against it instead of the wall clock."""
     header = jwt.get_unverified_header(token)
     if typ is not None:
         assert header["typ"] == typ
     keys = {k["kid"]: k for k in http.get(JWKS_PATH).json["keys"]}
     assert header["kid"] in keys, "the signing key is not published"
     key = jwt.PyJWK(keys[header["kid"]])
-    return jwt.decode(token, key.key, algorithms=["RS256"], audience=audience, issuer=ISSUER)
+    options = {"verify_iat": False, "verify_exp": False, "verify_nbf": False} if clock else {}
+    claims = jwt.decode(token, key.key, algorithms=["RS256"], audience=audience, issuer=ISSUER, options=options)
+    if clock is not None:
+        assert claims["iat"] <= clock.now() < claims["exp"]
+    return claims
 
 
 def b64json(segment):

@@ -1,0 +1,86 @@
+"""Signing keys: the JWKS (RFC 7517/7638), rotation, and private keys encrypted at rest."""
+
+import jwt
+import pytest
+
+from app.application import create_app
+from app.config import Config
+from app.keys import KeyConfigurationError, list_keys, rotate_keys, thumbprint
+from tests.conftest import JWKS_PATH
+from tests.helpers import client_credentials, verify_with_jwks
+
+PRIVATE_MEMBERS = {"d", "p", "q", "dp", "dq", "qi", "oth", "k"}
+
+
+def test_jwks_publishes_the_active_public_key_only(http):
+    response = http.get(JWKS_PATH)
+    assert response.headers["Cache-Control"] == "public, max-age=300"
+    assert response.content_type == "application/json"
+    (key,) = response.json["keys"]
+    assert key["kty"] == "RSA" and key["use"] == "sig" and key["alg"] == "RS256"
+    assert key["kid"] == thumbprint(key)
+    assert not PRIVATE_MEMBERS & set(key)
+    assert len(jwt.PyJWK(key).key.public_numbers().n.to_bytes(256, "big")) == 256  # RSA-2048
+
+
+def test_first_start_creates_exactly_one_active_key(config, clock, clean_database):
+    clean_database.execute_sql("DELETE FROM signing_key")
+    first = create_app(config, clock=clock)
+    second = create_app(config, clock=clock)
+    keys = list_keys(clean_database, clock.now())
+    assert [k["status"] for k in keys] == ["active"]
+    for application in (first, second):
+        application.services.database.close()
+
+
+def test_rotation_signs_with_the_new_key_and_keeps_the_old_one_published(http, services, service_client, config,
+                                                                         clock):
+    old_kid = http.get(JWKS_PATH).json["keys"][0]["kid"]
+    old_token = client_credentials(http, service_client).json["access_token"]
+    new_kid = rotate_keys(services.database, config, clock.now())
+    clock.advance(config.key_refresh_interval)  # running workers notice within the refresh interval
+
+    new_token = client_credentials(http, service_client).json["access_token"]
+    assert jwt.get_unverified_header(new_token)["kid"] == new_kid != old_kid
+    assert {k["kid"] for k in http.get(JWKS_PATH).json["keys"]} == {old_kid, new_kid}
+    verify_with_jwks(http, old_token, service_client["client_id"], clock=clock)
+    verify_with_jwks(http, new_token, service_client["client_id"], clock=clock)
+
+
+def test_a_retired_key_leaves_the_jwks_once_every_token_it_signed_has_expired(http, services, config, clock):
+    old_kid = http.get(JWKS_PATH).json["keys"][0]["kid"]
+    rotate_keys(services.database, config, clock.now())
+    clock.advance(config.longest_token_ttl - 1)
+    assert old_kid in {k["kid"] for k in http.get(JWKS_PATH).json["keys"]}
+    clock.advance(config.key_refresh_interval + 1)
+    assert old_kid not in {k["kid"] for k in http.get(JWKS_PATH).json["keys"]}
+
+
+def test_a_longer_client_token_lifetime_keeps_the_retired_key_published_longer(http, services, config, clock,
+                                                                                make_client):
+    make_client(access_token_ttl=config.longest_token_ttl * 2)
+    old_kid = http.get(JWKS_PATH).json["keys"][0]["kid"]
+    rotate_keys(services.database, config, clock.now())
+    clock.advance(config.longest_token_ttl + config.key_refresh_interval)
+    assert old_kid in {k["kid"] for k in http.get(JWKS_PATH).json["keys"]}
+
+
+def test_private_keys_are_encrypted_at_rest_when_a_key_encryption_key_is_set(database_url, clock, clean_database):
+    clean_database.execute_sql("DELETE FROM signing_key")
+    config = Config(database_url=database_url, key_encryption_key="correct kek", cookie_secure=False)
+    application = create_app(config, clock=clock)
+    (pem,) = [row[0] for row in clean_database.execute_sql("SELECT private_key FROM signing_key").fetchall()]
+    assert pem.startswith("-----BEGIN ENCRYPTED PRIVATE KEY-----")
+    token = application.services.keyring.sign({"iss": config.issuer, "sub": "x", "iat": 1, "exp": 2})
+    assert jwt.get_unverified_header(token)["kid"]
+    application.services.database.close()
+
+    with pytest.raises(KeyConfigurationError, match="cannot be decrypted"):
+        create_app(Config(database_url=database_url, key_encryption_key="wrong kek"), clock=clock)
+    with pytest.raises(KeyConfigurationError, match="OAUTH_KEY_ENCRYPTION_KEY is not set"):
+        create_app(Config(database_url=database_url), clock=clock)
+
+
+def test_without_a_key_encryption_key_keys_are_plain_pkcs8(clean_database):
+    (pem,) = [row[0] for row in clean_database.execute_sql("SELECT private_key FROM signing_key").fetchall()]
+    assert pem.startswith("-----BEGIN PRIVATE KEY-----")
