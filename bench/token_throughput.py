@@ -276,11 +276,16 @@ def run_load(port, authorization, duration, connections):
     }
 
 
+def ignore_sigint():
+    # Ctrl-C reaches the whole process group; the parent handles it and terminates the pool.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
 def run_load_in_subprocess(port, authorization, duration, connections):
     # A separate process so the client's GIL and CPU use don't distort the sign-rate measurement here,
     # and so the load generator is not sharing an interpreter with anything else.
     context = multiprocessing.get_context("spawn")
-    with context.Pool(processes=1) as pool:
+    with context.Pool(processes=1, initializer=ignore_sigint) as pool:
         pending = pool.apply_async(run_load, (port, authorization, duration, connections))
         return pending.get(timeout=duration + REQUEST_TIMEOUT_S + 15)
 

@@ -1,0 +1,130 @@
+"""The administration CLI: JSON on stdout; bad input exits non-zero with one line and creates nothing."""
+
+import io
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from app.__main__ import main
+from app.passwords import verify_password
+from tests.helpers import client_credentials, verify_with_jwks
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture
+def cli(monkeypatch, database_url, clean_database):
+    monkeypatch.setenv("OAUTH_DATABASE_URL", database_url)
+
+    def run(*argv, stdin=""):
+        out, err = io.StringIO(), io.StringIO()
+        code = main(list(argv), stdin=io.StringIO(stdin), stdout=out, stderr=err)
+        return code, (json.loads(out.getvalue()) if out.getvalue() else None), err.getvalue()
+    return run
+
+
+def count(database, table):
+    return database.execute_sql(f"SELECT COUNT(*) FROM {table}").fetchone()[0]
+
+
+def test_tenant_user_and_client_creation_print_json(cli, clean_database):
+    code, tenant, _ = cli("tenant", "create", "--slug", "acme", "--name", "Acme Inc.")
+    assert code == 0 and tenant["slug"] == "acme" and tenant["name"] == "Acme Inc."
+
+    code, user, _ = cli("user", "create", "--tenant", "acme", "--email", "Ada@Example.COM", "--name", "Ada",
+                        "--password-stdin", stdin="  pass word with spaces  \n")
+    assert code == 0 and user["email"] == "ada@example.com" and user["tenant"] == "acme"
+    assert "password" not in json.dumps(user)
+    (stored,) = clean_database.execute_sql('SELECT password_hash FROM "user"').fetchone()
+    assert stored.startswith("$argon2id$")
+    assert verify_password("  pass word with spaces  ", stored)
+
+    code, client, _ = cli("client", "create", "--name", "CLI", "--audience", "global", "--grant", "authorization_code",
+                          "--grant", "refresh_token", "--redirect-uri", "http://127.0.0.1:9000/cb",
+                          "--redirect-uri", "https://app.example/cb", "--post-logout-redirect-uri",
+                          "https://app.example/bye", "--scope", "openid", "--scope", "profile email")
+    assert code == 0
+    assert client["grant_types"] == ["authorization_code", "refresh_token"]
+    assert client["redirect_uris"] == ["http://127.0.0.1:9000/cb", "https://app.example/cb"]
+    assert client["scopes"] == ["openid", "profile", "email"]
+    assert client["client_secret"]
+    (secret_hash,) = clean_database.execute_sql("SELECT client_secret_hash FROM application").fetchone()
+    assert client["client_secret"] not in secret_hash and len(secret_hash) == 64
+
+
+def test_client_list_never_shows_secrets(cli):
+    cli("client", "create", "--name", "S", "--audience", "global", "--grant", "client_credentials")
+    code, clients, _ = cli("client", "list")
+    assert code == 0 and [c["name"] for c in clients] == ["S"]
+    assert "client_secret" not in clients[0]
+
+
+def test_public_client_has_no_secret(cli):
+    code, client, _ = cli("client", "create", "--name", "TV", "--audience", "global", "--public",
+                          "--grant", "urn:ietf:params:oauth:grant-type:device_code")
+    assert code == 0 and "client_secret" not in client and client["token_endpoint_auth_method"] == "none"
+
+
+@pytest.mark.parametrize("argv, stdin, message, table", [
+    (("tenant", "create", "--slug", "acme", "--name", "Again"), "", "already exists", "tenant"),
+    (("tenant", "create", "--slug", "Not A Slug", "--name", "X"), "", "invalid slug", "tenant"),
+    (("user", "create", "--tenant", "nope", "--email", "a@b.example", "--name", "A", "--password-stdin"), "pw\n",
+     "unknown tenant 'nope'", '"user"'),
+    (("user", "create", "--tenant", "acme", "--email", "not-an-email", "--name", "A", "--password-stdin"), "pw\n",
+     "invalid email", '"user"'),
+    (("user", "create", "--tenant", "acme", "--email", "a@b.example", "--name", "A", "--password-stdin"), "\n",
+     "password must not be empty", '"user"'),
+    (("client", "create", "--name", "X", "--audience", "global", "--grant", "password"), "", "unknown grant",
+     "application"),
+    (("client", "create", "--name", "X", "--audience", "tenant", "--grant", "client_credentials"), "",
+     "needs --tenant", "application"),
+    (("client", "create", "--name", "X", "--audience", "tenant", "--tenant", "nope", "--grant",
+      "client_credentials"), "", "unknown tenant", "application"),
+    (("client", "create", "--name", "X", "--audience", "global", "--grant", "authorization_code"), "",
+     "needs at least one --redirect-uri", "application"),
+    (("client", "create", "--name", "X", "--audience", "global", "--grant", "authorization_code",
+      "--redirect-uri", "https://app.example/cb#frag"), "", "invalid redirect URI", "application"),
+    (("client", "create", "--name", "X", "--audience", "global", "--public", "--grant", "client_credentials"), "",
+     "public client cannot hold", "application"),
+    (("client", "create", "--name", "X", "--audience", "planet", "--grant", "client_credentials"), "",
+     "invalid choice", "application"),
+    (("tenant", "delete"), "", "invalid choice", "tenant"),
+])
+def test_bad_input_exits_non_zero_with_one_line_and_creates_nothing(cli, clean_database, argv, stdin, message,
+                                                                     table):
+    assert cli("tenant", "create", "--slug", "acme", "--name", "Acme")[0] == 0
+    before = count(clean_database, table)
+    code, out, err = cli(*argv, stdin=stdin)
+    assert code != 0 and out is None
+    assert len(err.strip().splitlines()) == 1 and message in err
+    assert count(clean_database, table) == before
+
+
+def test_keys_rotate_and_list(cli):
+    code, before, _ = cli("keys", "list")
+    assert code == 0 and [k["status"] for k in before] == ["active"]
+    code, rotated, _ = cli("keys", "rotate")
+    assert code == 0
+    code, after, _ = cli("keys", "list")
+    assert [(k["status"], k["published"]) for k in after] == [("retired", True), ("active", True)]
+    assert after[1]["kid"] == rotated["kid"] and after[0]["kid"] == before[0]["kid"]
+    assert "private_key" not in json.dumps(after)
+
+
+def test_db_migrate_reports_nothing_pending(cli):
+    assert cli("db", "migrate") == (0, {"applied": []}, "")
+
+
+def test_a_client_created_with_the_real_cli_gets_a_token_that_verifies(http, database_url, clean_database):
+    env = {**os.environ, "OAUTH_DATABASE_URL": database_url, "PYTHONPATH": str(ROOT)}
+    result = subprocess.run([sys.executable, "-m", "app", "client", "create", "--name", "Real", "--audience",
+                             "global", "--grant", "client_credentials", "--scope", "reports.read"],
+                            env=env, capture_output=True, text=True, timeout=60, cwd=ROOT)
+    assert result.returncode == 0, result.stderr
+    client = json.loads(result.stdout)
+    token = client_credentials(http, client).json["access_token"]
+    assert verify_with_jwks(http, token, client["client_id"])["scope"] == "reports.read"

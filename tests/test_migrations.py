@@ -1,0 +1,63 @@
+"""The migration runner records what it applied and is safe when two workers start at once."""
+
+import os
+import subprocess
+import sys
+import time
+import uuid
+from pathlib import Path
+
+import pytest
+
+from app.db import connect, migrate, migration_files, dialect
+from tests.conftest import TEST_DATABASE_URL, postgres_admin_url
+
+ROOT = Path(__file__).resolve().parent.parent
+
+STARTER = """
+import sys, time
+from app.application import build_services, prepare_database
+from app.config import load_config
+start_at = float(sys.argv[1])
+services = build_services(load_config())
+time.sleep(max(0.0, start_at - time.time()))
+prepare_database(services.database, services.config, services.clock)
+"""
+
+
+def test_migrations_are_recorded_and_not_applied_twice(admin_database):
+    kind = dialect(admin_database)
+    recorded = [row[0] for row in admin_database.execute_sql(
+        "SELECT version FROM schema_migrations ORDER BY version").fetchall()]
+    assert recorded == [version for version, _ in migration_files(kind)]
+    assert migrate(admin_database, time.time()) == []
+
+
+@pytest.fixture
+def empty_database_url(tmp_path):
+    if not TEST_DATABASE_URL:
+        yield "sqlite:///" + str(tmp_path / "race.sqlite3")
+        return
+    name = "race_" + uuid.uuid4().hex[:10]
+    maintenance = connect(postgres_admin_url(TEST_DATABASE_URL))
+    maintenance.execute_sql(f"CREATE DATABASE {name}")
+    yield TEST_DATABASE_URL.rsplit("/", 1)[0] + "/" + name
+    maintenance.execute_sql(f"DROP DATABASE {name} WITH (FORCE)")
+    maintenance.close()
+
+
+def test_two_workers_starting_on_an_empty_database_do_not_collide(empty_database_url):
+    env = {**os.environ, "OAUTH_DATABASE_URL": empty_database_url, "PYTHONPATH": str(ROOT)}
+    start_at = str(time.time() + 1.5)
+    workers = [subprocess.Popen([sys.executable, "-c", STARTER, start_at], env=env, stdout=subprocess.PIPE,
+                                stderr=subprocess.PIPE, text=True) for _ in range(3)]
+    for worker in workers:
+        _, stderr = worker.communicate(timeout=60)
+        assert worker.returncode == 0, stderr
+
+    database = connect(empty_database_url)
+    versions = [row[0] for row in database.execute_sql("SELECT version FROM schema_migrations").fetchall()]
+    statuses = [row[0] for row in database.execute_sql("SELECT status FROM signing_key").fetchall()]
+    database.close()
+    assert sorted(versions) == [version for version, _ in migration_files(dialect(database))]
+    assert statuses == ["active"]
