@@ -10,7 +10,7 @@ from app import opaque
 from app.grants import CONFIDENTIAL_ONLY, KNOWN_GRANT_TYPES
 from app.models import Application, Tenant, User
 from app.passwords import hash_password
-from app.scopes import USER_SCOPES, is_valid_scope_token
+from app.scopes import is_valid_scope_token
 
 _SLUG = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$")
 # Deliberately plain: one @, no spaces, a dot in the domain; the mailbox itself is not checked.

@@ -71,9 +71,13 @@ def create_app(config, *, clock=None, database=None, prepare=True):
     """The WSGI application. With prepare=True the schema and first key are made ready first."""
     services = build_services(config, clock, database)
     if prepare:
-        prepare_database(services.database, config, services.clock)
-        # Fail at start, not at the first token, when the key cannot be decrypted.
-        services.keyring.active_kid()
+        try:
+            prepare_database(services.database, config, services.clock)
+            # Fail at start, not at the first token, when the key cannot be decrypted.
+            services.keyring.active_kid()
+        except BaseException:
+            services.database.close()
+            raise
     grants = build_grants(services)
 
     app = ServiceApp(middleware=[SecurityHeaders(services.database)])

@@ -3,6 +3,7 @@
 import contextlib
 import os
 import re
+import time
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
@@ -12,8 +13,9 @@ SQL_DIR = Path(__file__).resolve().parent.parent / "sql"
 if not SQL_DIR.is_dir():  # installed as a package: the SQL files ship inside it
     SQL_DIR = Path(__file__).resolve().parent / "sql"
 
+# journal_mode=wal is persistent in the file and is set once by enable_wal(): switching it on every
+# connection fails with "database is locked" while another process holds a lock.
 SQLITE_PRAGMAS = {
-    "journal_mode": "wal",
     "busy_timeout": 10000,
     "foreign_keys": 1,
     "synchronous": "normal",
@@ -60,6 +62,20 @@ def exclusive(database):
             yield
 
 
+def enable_wal(database, attempts=200):
+    """Put a SQLite database in WAL mode, waiting while another process holds a lock."""
+    if dialect(database) != "sqlite":
+        return
+    for attempt in range(attempts):
+        try:
+            database.execute_sql("PRAGMA journal_mode = wal")
+            return
+        except peewee.OperationalError as exc:
+            if "locked" not in str(exc) or attempt == attempts - 1:
+                raise
+            time.sleep(0.05)
+
+
 def migration_files(kind):
     """(version, path) for every migration of the dialect, in order."""
     found = []
@@ -79,6 +95,7 @@ def _statements(sql):
 def migrate(database, now):
     """Apply pending migrations; return the versions applied. Safe when run by several processes."""
     kind = dialect(database)
+    enable_wal(database)
     applied_now = []
     with exclusive(database):
         database.execute_sql(

@@ -94,8 +94,8 @@ def test_public_client_has_no_secret(cli):
      "invalid choice", "application"),
     (("tenant", "delete"), "", "invalid choice", "tenant"),
 ])
-def test_bad_input_exits_non_zero_with_one_line_and_creates_nothing(cli, clean_database, argv, stdin, message,
-                                                                     table):
+def test_bad_input_exits_non_zero_with_one_line_and_creates_nothing(
+        cli, clean_database, argv, stdin, message, table):
     assert cli("tenant", "create", "--slug", "acme", "--name", "Acme")[0] == 0
     before = count(clean_database, table)
     code, out, err = cli(*argv, stdin=stdin)

@@ -56,8 +56,8 @@ def test_a_retired_key_leaves_the_jwks_once_every_token_it_signed_has_expired(ht
     assert old_kid not in {k["kid"] for k in http.get(JWKS_PATH).json["keys"]}
 
 
-def test_a_longer_client_token_lifetime_keeps_the_retired_key_published_longer(http, services, config, clock,
-                                                                                make_client):
+def test_a_longer_client_token_lifetime_keeps_the_retired_key_published_longer(
+        http, services, config, clock, make_client):
     make_client(access_token_ttl=config.longest_token_ttl * 2)
     old_kid = http.get(JWKS_PATH).json["keys"][0]["kid"]
     rotate_keys(services.database, config, clock.now())

@@ -61,3 +61,10 @@ def test_two_workers_starting_on_an_empty_database_do_not_collide(empty_database
     database.close()
     assert sorted(versions) == [version for version, _ in migration_files(dialect(database))]
     assert statuses == ["active"]
+
+
+def test_sqlite_runs_in_wal_mode_with_a_busy_timeout(services):
+    if dialect(services.database) != "sqlite":
+        pytest.skip("SQLite only")
+    assert services.database.execute_sql("PRAGMA journal_mode").fetchone()[0] == "wal"
+    assert services.database.execute_sql("PRAGMA busy_timeout").fetchone()[0] >= 5000

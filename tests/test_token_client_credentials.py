@@ -93,8 +93,8 @@ def test_missing_grant_type_is_422_with_the_validation_body(http, service_client
 
 
 def test_validation_runs_before_client_authentication(http):
-    assert http.post(TOKEN_PATH, {"client_id": "nobody"}, status=422).json["detail"][0]["loc"] == ["body",
-                                                                                                    "grant_type"]
+    response = http.post(TOKEN_PATH, {"client_id": "nobody"}, status=422)
+    assert response.json["detail"][0]["loc"] == ["body", "grant_type"]
 
 
 def test_unknown_grant_type_is_unsupported_grant_type(http, service_client):
