@@ -6,15 +6,24 @@ import falcon
 
 from app import db as dbmod
 from app import errorhandling
+from app.authorization import RESUME_PATH, Authorizer
 from app.clock import SystemClock
 from app.config import API_PREFIX, ISSUER_PATH
 from app.grants import build_grants
 from app.keys import KeyRing, ensure_active_key
+from app.logout import Logout
 from app.models import ALL_MODELS
+from app.pages import Pages, StaticResource
+from app.resources.authorize import AuthorizeContinueResource, AuthorizeResource
 from app.resources.discovery import DiscoveryResource, discovery_document
 from app.resources.health import HealthResource
 from app.resources.jwks import JwksResource
+from app.resources.login import LoginResource, LoginTenantResource
+from app.resources.logout import LogoutResource
 from app.resources.token import TokenResource
+from app.resources.userinfo import UserinfoResource
+from app.sessions import Sessions
+from app.signin import SignIn
 from app.token_endpoint import TokenEndpoint
 from app.tokens import TokenIssuer
 
@@ -28,16 +37,19 @@ class Services:
     clock: object
     keyring: KeyRing
     tokens: TokenIssuer
+    sessions: Sessions
 
 
-class SecurityHeaders:
-    """Headers every response carries unless a resource chose its own."""
+class RequestContext:
+    """Puts the database and page renderer where the error handlers find them; sets default headers."""
 
-    def __init__(self, database):
+    def __init__(self, database, pages):
         self._database = database
+        self._pages = pages
 
     def process_request(self, req, resp):
         req.context.database = self._database
+        req.context.pages = self._pages
 
     def process_response(self, req, resp, resource, req_succeeded):
         resp.set_header("X-Content-Type-Options", "nosniff")
@@ -64,7 +76,7 @@ def build_services(config, clock=None, database=None):
     database.bind(ALL_MODELS)
     keyring = KeyRing(database, config, clock)
     return Services(config=config, database=database, clock=clock, keyring=keyring,
-                    tokens=TokenIssuer(config, keyring, clock))
+                    tokens=TokenIssuer(config, keyring, clock), sessions=Sessions(database, config, clock))
 
 
 def create_app(config, *, clock=None, database=None, prepare=True):
@@ -78,9 +90,13 @@ def create_app(config, *, clock=None, database=None, prepare=True):
         except BaseException:
             services.database.close()
             raise
+    database, sessions = services.database, services.sessions
     grants = build_grants(services)
+    pages = Pages(sessions)
+    authorizer = Authorizer(database, config, services.clock)
+    signin = SignIn(database, services.clock)
 
-    app = ServiceApp(middleware=[SecurityHeaders(services.database)])
+    app = ServiceApp(middleware=[RequestContext(database, pages)])
     app.req_options.auto_parse_form_urlencoded = False
     errorhandling.install(app)
 
@@ -88,8 +104,15 @@ def create_app(config, *, clock=None, database=None, prepare=True):
     discovery = DiscoveryResource(discovery_document(config, grants.keys()))
     app.add_route(ISSUER_PATH + "/.well-known/openid-configuration", discovery)
     app.add_route("/.well-known/oauth-authorization-server" + ISSUER_PATH, discovery)
-    app.add_route(ISSUER_PATH + "/token",
-                  TokenResource(TokenEndpoint(services.database, grants), config.max_body_bytes))
-    app.add_route("/healthz", HealthResource(services.database))
+    app.add_route(ISSUER_PATH + "/authorize", AuthorizeResource(authorizer, sessions, database, config))
+    app.add_route(ISSUER_PATH + "/token", TokenResource(TokenEndpoint(database, grants), config.max_body_bytes))
+    app.add_route(ISSUER_PATH + "/userinfo", UserinfoResource(services.keyring, database))
+    app.add_route(ISSUER_PATH + "/logout",
+                  LogoutResource(Logout(database, services.keyring, sessions), sessions, pages, config))
+    app.add_route(RESUME_PATH, AuthorizeContinueResource(authorizer, sessions))
+    app.add_route("/login", LoginResource(signin, sessions, pages, config))
+    app.add_route("/login/tenant", LoginTenantResource(signin, sessions, pages, config))
+    app.add_route("/static/{name}", StaticResource())
+    app.add_route("/healthz", HealthResource(database))
     app.services = services
     return app

@@ -26,6 +26,8 @@ class Config:
     device_code_ttl: int = 600
     device_poll_interval: int = 5
     refresh_token_ttl: int = 30 * 86400
+    # How long a person has to sign in after an application sent them to /authorize.
+    authorization_request_ttl: int = 1800
     session_idle_ttl: int = 8 * 3600
     session_absolute_ttl: int = 7 * 86400
     # How often a worker looks for a key rotation made by another process.

@@ -5,7 +5,8 @@ import logging
 import falcon
 import peewee
 
-from app.errors import OAuthError, PageError, ServiceError, ValidationFailed
+from app.errors import AuthorizationRedirect, OAuthError, PageError, ServiceError, ValidationFailed
+from app.urls import add_query
 
 log = logging.getLogger("app.errors")
 
@@ -21,7 +22,9 @@ def _json(resp, status, body, headers=None):
 
 
 def handle_service_error(req, resp, ex, params):
-    if isinstance(ex, PageError):
+    if isinstance(ex, AuthorizationRedirect):
+        redirect_with_error(resp, ex)
+    elif isinstance(ex, PageError):
         render_page_error(req, resp, ex)
     elif isinstance(ex, ValidationFailed):
         _json(resp, 422, {"detail": ex.detail})
@@ -66,16 +69,23 @@ def handle_unexpected(req, resp, ex, params):
     _json(resp, 500, {"error": "server_error", "error_description": "Internal error; it has been logged"})
 
 
+def redirect_with_error(resp, ex):
+    resp.status = 303
+    resp.location = add_query(ex.redirect_uri, {"error": ex.error.error, "error_description": ex.error.description,
+                                                "state": ex.state, "iss": ex.issuer})
+    resp.set_header("Cache-Control", "no-store")
+
+
 def render_page_error(req, resp, ex):
-    renderer = getattr(req.context, "renderer", None)
-    resp.status = ex.status
+    pages = getattr(req.context, "pages", None)
     for name, value in ex.headers.items():
         resp.set_header(name, value)
-    if renderer is None:
+    if pages is None:
+        resp.status = ex.status
         resp.content_type = falcon.MEDIA_TEXT
         resp.text = f"{ex.title}\n\n{ex.message}\n"
         return
-    renderer.page(resp, "error.html", status=ex.status, title=ex.title, message=ex.message)
+    pages.error(req, resp, ex.title, ex.message, status=ex.status)
 
 
 def install(app):

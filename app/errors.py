@@ -146,3 +146,19 @@ class PageError(ServiceError):
         self.message = message
         self.status = status
         self.headers = headers or {}
+
+
+class AuthorizationRedirect(ServiceError):
+    """An OAuth error sent back to the client's redirect_uri (RFC 6749 §4.1.2.1, RFC 9207 iss).
+
+    Only raised after the client and its redirect_uri have been validated.
+    """
+
+    status = 303
+
+    def __init__(self, error, redirect_uri, state, issuer):
+        super().__init__(error.error)
+        self.error = error
+        self.redirect_uri = redirect_uri
+        self.state = state
+        self.issuer = issuer

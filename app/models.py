@@ -95,6 +95,15 @@ class AuthorizationRequest(BaseModel):
     completed_at = pw.BigIntegerField(null=True)
 
 
+class LoginChallenge(BaseModel):
+    challenge_hash = pw.TextField(unique=True)
+    user_ids = JSONListField()
+    next_path = pw.TextField(null=True)
+    created_at = pw.BigIntegerField()
+    expires_at = pw.BigIntegerField(index=True)
+    used_at = pw.BigIntegerField(null=True)
+
+
 class AuthorizationCode(BaseModel):
     code_hash = pw.TextField(unique=True)
     application = pw.ForeignKeyField(Application)
@@ -181,6 +190,6 @@ class RateCounter(BaseModel):
 
 
 ALL_MODELS = [
-    Tenant, User, Application, SsoSession, AuthorizationRequest, AuthorizationCode,
+    Tenant, User, Application, SsoSession, AuthorizationRequest, LoginChallenge, AuthorizationCode,
     DeviceAuthorization, RefreshToken, SigningKey, AuditEvent, RateCounter,
 ]

@@ -1,6 +1,14 @@
 """The claims of each token the service signs (RFC 9068 access tokens, OIDC ID tokens)."""
 
+import base64
+import hashlib
 import secrets
+
+
+def at_hash(access_token):
+    """OIDC Core §3.1.3.6: base64url of the left half of SHA-256 of the access token."""
+    digest = hashlib.sha256(access_token.encode("ascii")).digest()
+    return base64.urlsafe_b64encode(digest[:16]).rstrip(b"=").decode("ascii")
 
 
 class TokenIssuer:
@@ -13,6 +21,9 @@ class TokenIssuer:
 
     def access_token_ttl(self, client):
         return client.access_token_ttl or self._config.access_token_ttl
+
+    def refresh_token_ttl(self, client):
+        return client.refresh_token_ttl or self._config.refresh_token_ttl
 
     def access_token(self, *, client, subject, scope, audience=None, tenant_id=None, extra=None):
         """An RFC 9068 JWT access token; returns (token, expires_in)."""
@@ -34,3 +45,23 @@ class TokenIssuer:
         if extra:
             claims.update(extra)
         return self._keyring.sign(claims, typ="at+jwt"), ttl
+
+    def id_token(self, *, client, subject, tenant_id, auth_time, access_token, nonce=None, sid=None):
+        """An OIDC ID token (Core §2) for the client, bound to its access token by at_hash."""
+        now = int(self._clock.now())
+        claims = {
+            "iss": self._config.issuer,
+            "sub": subject,
+            "aud": client.client_id,
+            "azp": client.client_id,
+            "exp": now + self._config.id_token_ttl,
+            "iat": now,
+            "auth_time": int(auth_time),
+            "at_hash": at_hash(access_token),
+            "tenant_id": str(tenant_id),
+        }
+        if nonce is not None:
+            claims["nonce"] = nonce
+        if sid is not None:
+            claims["sid"] = sid
+        return self._keyring.sign(claims, typ="JWT")

@@ -24,7 +24,7 @@ DISCOVERY_PATH = "/api/v1/platform/oauth/.well-known/openid-configuration"
 
 # Children before parents, so deleting in this order respects foreign keys.
 TABLES = ["rate_counter", "audit_event", "refresh_token", "device_authorization", "authorization_code",
-          "authorization_request", "sso_session", "application", '"user"', "tenant", "signing_key"]
+          "authorization_request", "login_challenge", "sso_session", "application", '"user"', "tenant", "signing_key"]
 
 
 def _reset_schema(database):

@@ -1,8 +1,11 @@
 """Token-endpoint grants, one module each, chosen by grant_type from GRANTS."""
 
+from app.grants.authorization_code import AuthorizationCodeGrant
 from app.grants.client_credentials import ClientCredentialsGrant
+from app.grants.refresh_token import RefreshTokenGrant
+from app.grants.token_exchange import TokenExchangeGrant
 
-GRANT_CLASSES = (ClientCredentialsGrant,)
+GRANT_CLASSES = (AuthorizationCodeGrant, ClientCredentialsGrant, RefreshTokenGrant, TokenExchangeGrant)
 KNOWN_GRANT_TYPES = (
     "authorization_code",
     "client_credentials",

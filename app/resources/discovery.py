@@ -4,8 +4,12 @@ import json
 
 import falcon
 
-from app.clients import SECRET_METHODS
+from app.authorization import PROMPTS
 from app.keys import ALGORITHM
+from app.scopes import USER_SCOPES
+
+CLAIMS = ["sub", "iss", "aud", "exp", "iat", "auth_time", "nonce", "sid", "at_hash", "azp", "tenant_id", "tenant",
+          "name", "given_name", "family_name", "updated_at", "email", "email_verified"]
 
 
 def discovery_document(config, grant_types):
@@ -13,14 +17,28 @@ def discovery_document(config, grant_types):
     oauth = config.issuer
     return {
         "issuer": config.issuer,
-        "jwks_uri": config.api_base + "/.well-known/jwks.json",
+        "authorization_endpoint": oauth + "/authorize",
         "token_endpoint": oauth + "/token",
+        "userinfo_endpoint": oauth + "/userinfo",
+        "end_session_endpoint": oauth + "/logout",
+        "jwks_uri": config.api_base + "/.well-known/jwks.json",
+        "scopes_supported": list(USER_SCOPES),
+        "response_types_supported": ["code"],
+        "response_modes_supported": ["query"],
         "grant_types_supported": sorted(grant_types),
-        "token_endpoint_auth_methods_supported": list(SECRET_METHODS),
-        "response_types_supported": [],
+        "token_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post", "none"],
+        "code_challenge_methods_supported": ["S256"],
         "subject_types_supported": ["public"],
         "id_token_signing_alg_values_supported": [ALGORITHM],
         "access_token_signing_alg_values_supported": [ALGORITHM],
+        "claims_supported": CLAIMS,
+        "prompt_values_supported": list(PROMPTS),
+        "authorization_response_iss_parameter_supported": True,
+        "claims_parameter_supported": False,
+        "request_parameter_supported": False,
+        "request_uri_parameter_supported": False,
+        "frontchannel_logout_supported": False,
+        "backchannel_logout_supported": False,
     }
 
 

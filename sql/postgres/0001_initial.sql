@@ -79,6 +79,18 @@ CREATE TABLE authorization_request (
 );
 CREATE INDEX authorization_request_expires ON authorization_request (expires_at);
 
+-- A password that verified for the same email in several tenants: the person picks the tenant.
+CREATE TABLE login_challenge (
+    id BIGSERIAL PRIMARY KEY,
+    challenge_hash TEXT NOT NULL UNIQUE,
+    user_ids TEXT NOT NULL,
+    next_path TEXT,
+    created_at BIGINT NOT NULL,
+    expires_at BIGINT NOT NULL,
+    used_at BIGINT
+);
+CREATE INDEX login_challenge_expires ON login_challenge (expires_at);
+
 CREATE TABLE authorization_code (
     id BIGSERIAL PRIMARY KEY,
     code_hash TEXT NOT NULL UNIQUE,

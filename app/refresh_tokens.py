@@ -1,0 +1,83 @@
+"""Refresh tokens: stored hashed, rotated on every use, revoked by family, code or session."""
+
+import secrets
+from dataclasses import dataclass
+
+from app import opaque
+
+_COLUMNS = ("id, family_id, application_id, user_id, tenant_id, session_id, authorization_code_id, scope,"
+            " offline, auth_time, expires_at, rotated_at, revoked_at")
+
+
+@dataclass(frozen=True)
+class RefreshTokenRecord:
+    id: int
+    family_id: str
+    application_id: int
+    user_id: int
+    tenant_id: int
+    session_id: int | None
+    authorization_code_id: int | None
+    scope: str
+    offline: bool
+    auth_time: int | None
+    expires_at: int
+    rotated_at: int | None
+    revoked_at: int | None
+
+
+def create(database, *, now, ttl, application_id, user_id, tenant_id, session_id, scope, offline, auth_time,
+           family_id=None, authorization_code_id=None, device_authorization_id=None):
+    """Store a new refresh token and return its value (shown to the client once)."""
+    token = opaque.new_secret()
+    p = database.param
+    database.execute_sql(
+        "INSERT INTO refresh_token (token_hash, family_id, application_id, user_id, tenant_id, session_id,"
+        " authorization_code_id, device_authorization_id, scope, offline, auth_time, created_at, expires_at)"
+        f" VALUES ({', '.join([p] * 13)})",
+        (opaque.digest(token), family_id or secrets.token_urlsafe(16), application_id, user_id, tenant_id,
+         session_id, authorization_code_id, device_authorization_id, scope, bool(offline), auth_time, int(now),
+         int(now) + ttl))
+    return token
+
+
+def find(database, token):
+    row = database.execute_sql(
+        f"SELECT {_COLUMNS} FROM refresh_token WHERE token_hash = {database.param}",
+        (opaque.digest(token),)).fetchone()
+    if row is None:
+        return None
+    values = list(row)
+    values[8] = bool(values[8])
+    return RefreshTokenRecord(*values)
+
+
+def mark_rotated(database, token_id, now):
+    """Atomically retire a token; False when another request already used or revoked it."""
+    p = database.param
+    cursor = database.execute_sql(
+        f"UPDATE refresh_token SET rotated_at = {p} WHERE id = {p} AND rotated_at IS NULL AND revoked_at IS NULL",
+        (int(now), token_id))
+    return cursor.rowcount == 1
+
+
+def revoke_family(database, family_id, now):
+    p = database.param
+    database.execute_sql(f"UPDATE refresh_token SET revoked_at = {p} WHERE family_id = {p} AND revoked_at IS NULL",
+                         (int(now), family_id))
+
+
+def revoke_issued_from_code(database, code_id, now):
+    """Every token descended from an authorization code (its whole families)."""
+    p = database.param
+    database.execute_sql(
+        f"UPDATE refresh_token SET revoked_at = {p} WHERE revoked_at IS NULL AND family_id IN"
+        f" (SELECT family_id FROM refresh_token WHERE authorization_code_id = {p})", (int(now), code_id))
+
+
+def revoke_session_bound(database, session_id, now):
+    """Logout: the tokens bound to the session, not the offline ones."""
+    p = database.param
+    database.execute_sql(
+        f"UPDATE refresh_token SET revoked_at = {p} WHERE session_id = {p} AND revoked_at IS NULL"
+        f" AND offline = {p}", (int(now), session_id, False))

@@ -1,0 +1,117 @@
+"""The SSO session cookie and CSRF tokens of the service's own pages.
+
+The session cookie holds a 256-bit random value; the database keeps only its SHA-256 digest.
+A new value is issued at every sign-in (no fixation). CSRF uses a double-submit token: a random
+cookie (with the __Host- prefix outside local http) whose value every form repeats.
+"""
+
+import hmac
+import secrets
+from dataclasses import dataclass
+
+from app import opaque
+from app import refresh_tokens
+from app.errors import PageError
+
+# Touch last_seen_at at most this often, so reading a session is not a write every time.
+_TOUCH_EVERY = 60
+
+
+@dataclass(frozen=True)
+class Session:
+    id: int
+    sid: str
+    user_id: int
+    tenant_id: int
+    auth_time: int
+    expires_at: int
+
+
+class Sessions:
+    def __init__(self, database, config, clock):
+        self._database = database
+        self._config = config
+        self._clock = clock
+        prefix = "__Host-" if config.cookie_secure else ""
+        self.session_cookie = prefix + "oauth_session"
+        self.csrf_cookie = prefix + "oauth_csrf"
+
+    def _set_cookie(self, resp, name, value, max_age):
+        resp.set_cookie(name, value, max_age=max_age, path="/", secure=self._config.cookie_secure,
+                        http_only=True, same_site="Lax")
+
+    @staticmethod
+    def _cookie(req, name):
+        values = req.get_cookie_values(name)
+        return values[0] if values else None
+
+    def current(self, req):
+        """The live session named by the request's cookie, or None (idle and absolute limits applied)."""
+        value = self._cookie(req, self.session_cookie)
+        if not value:
+            return None
+        p = self._database.param
+        row = self._database.execute_sql(
+            "SELECT id, sid, user_id, tenant_id, auth_time, expires_at, last_seen_at FROM sso_session"
+            f" WHERE session_hash = {p} AND ended_at IS NULL", (opaque.digest(value),)).fetchone()
+        if row is None:
+            return None
+        now = int(self._clock.now())
+        session_id, sid, user_id, tenant_id, auth_time, expires_at, last_seen_at = row
+        if now >= expires_at or now >= last_seen_at + self._config.session_idle_ttl:
+            return None
+        if now - last_seen_at >= _TOUCH_EVERY:
+            self._database.execute_sql(f"UPDATE sso_session SET last_seen_at = {p} WHERE id = {p}",
+                                       (now, session_id))
+        return Session(session_id, sid, user_id, tenant_id, auth_time, expires_at)
+
+    def start(self, req, resp, user_id, tenant_id):
+        """Sign in: a brand-new session id (the browser's previous session, if any, ends)."""
+        previous = self.current(req)
+        if previous is not None:
+            self.end(previous)
+        value = opaque.new_secret()
+        now = int(self._clock.now())
+        expires_at = now + self._config.session_absolute_ttl
+        sid = secrets.token_urlsafe(16)
+        p = self._database.param
+        self._database.execute_sql(
+            "INSERT INTO sso_session (session_hash, sid, user_id, tenant_id, auth_time, created_at, last_seen_at,"
+            f" expires_at) VALUES ({p}, {p}, {p}, {p}, {p}, {p}, {p}, {p})",
+            (opaque.digest(value), sid, user_id, tenant_id, now, now, now, expires_at))
+        self._set_cookie(resp, self.session_cookie, value, self._config.session_absolute_ttl)
+        row = self._database.execute_sql(f"SELECT id FROM sso_session WHERE sid = {p}", (sid,)).fetchone()
+        return Session(row[0], sid, user_id, tenant_id, now, expires_at)
+
+    def end(self, session):
+        """End a session and revoke the refresh tokens bound to it (offline ones survive)."""
+        now = int(self._clock.now())
+        p = self._database.param
+        with self._database.atomic():
+            self._database.execute_sql(
+                f"UPDATE sso_session SET ended_at = {p} WHERE id = {p} AND ended_at IS NULL", (now, session.id))
+            refresh_tokens.revoke_session_bound(self._database, session.id, now)
+
+    def clear(self, resp):
+        self._set_cookie(resp, self.session_cookie, "", 0)
+
+    # --- CSRF -------------------------------------------------------------------------------
+
+    def csrf_token(self, req, resp):
+        """The token forms must carry; sets the CSRF cookie when the browser has none."""
+        token = getattr(req.context, "csrf_token", None) or self._cookie(req, self.csrf_cookie)
+        if not token or len(token) < 32:
+            token = secrets.token_urlsafe(32)
+            self._set_cookie(resp, self.csrf_cookie, token, None)
+        # Later code in this request (another form on the page) must see the same token.
+        req.context.csrf_token = token
+        return token
+
+    def check_csrf(self, req, form):
+        """403 unless the form's csrf_token equals the browser's CSRF cookie."""
+        cookie = self._cookie(req, self.csrf_cookie)
+        sent = form.get("csrf_token")
+        if not cookie or not sent or not hmac.compare_digest(cookie.encode(), sent.encode()):
+            raise PageError("This form has expired",
+                            "The page was open too long or was sent from somewhere else. Go back, reload the "
+                            "page and try again.", status=403)

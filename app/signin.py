@@ -1,0 +1,69 @@
+"""Tenant-agnostic sign-in: find where an email's password verifies (no account enumeration)."""
+
+import json
+
+from app import opaque
+from app.admin import normalize_email
+from app.errors import PageError
+from app.passwords import DUMMY_HASH, hash_password, needs_rehash, verify_password
+from app.users import find_user, update_password_hash, users_with_email
+
+CHALLENGE_TTL = 300
+MAX_PASSWORD_LENGTH = 1024
+
+
+class SignIn:
+    def __init__(self, database, clock):
+        self._database = database
+        self._clock = clock
+
+    def verify(self, email, password):
+        """The active users with this email whose password verifies, in every tenant.
+
+        An unknown email still costs one Argon2id verification, like a wrong password.
+        """
+        candidates = users_with_email(self._database, normalize_email(email))[:20]
+        if not candidates or not password or len(password) > MAX_PASSWORD_LENGTH:
+            verify_password(password or "", DUMMY_HASH)
+            return []
+        matched = []
+        for user in candidates:
+            if verify_password(password, user.password_hash) and user.is_active:
+                matched.append(user)
+                if needs_rehash(user.password_hash):
+                    update_password_hash(self._database, user.id, hash_password(password), self._clock.now())
+        return matched
+
+    def create_challenge(self, users, next_path):
+        """Remember, briefly, which accounts verified, so the person can pick the tenant."""
+        token = opaque.new_secret()
+        now = int(self._clock.now())
+        p = self._database.param
+        self._database.execute_sql(
+            "INSERT INTO login_challenge (challenge_hash, user_ids, next_path, created_at, expires_at)"
+            f" VALUES ({p}, {p}, {p}, {p}, {p})",
+            (opaque.digest(token), json.dumps([u.id for u in users]), next_path, now, now + CHALLENGE_TTL))
+        return token
+
+    def redeem_challenge(self, token, tenant_slug):
+        """(user, next_path) for the chosen tenant; the challenge works once."""
+        p = self._database.param
+        row = self._database.execute_sql(
+            f"SELECT id, user_ids, next_path, expires_at, used_at FROM login_challenge WHERE challenge_hash = {p}",
+            (opaque.digest(token or ""),)).fetchone()
+        now = int(self._clock.now())
+        if row is None or row[4] is not None or now >= row[3]:
+            raise PageError("Your sign-in has expired", "Please sign in again.", status=400)
+        users = [find_user(self._database, user_id) for user_id in json.loads(row[1])]
+        chosen = [u for u in users if u is not None and u.is_active and u.tenant_slug == tenant_slug]
+        if not chosen:
+            raise PageError("Choose a workspace", "Pick one of the workspaces listed on the previous page.",
+                            status=400)
+        cursor = self._database.execute_sql(
+            f"UPDATE login_challenge SET used_at = {p} WHERE id = {p} AND used_at IS NULL", (now, row[0]))
+        if cursor.rowcount != 1:
+            raise PageError("Your sign-in has expired", "Please sign in again.", status=400)
+        return chosen[0], row[2]
+
+    def challenge_tenants(self, users):
+        return [{"slug": u.tenant_slug, "name": u.tenant_name} for u in users]
