@@ -8,6 +8,7 @@ from app import db as dbmod
 from app import errorhandling
 from app.authorization import RESUME_PATH, Authorizer
 from app.clock import SystemClock
+from app.device import DEVICE_PAGE, DeviceAuthorizations
 from app.config import API_PREFIX, ISSUER_PATH
 from app.grants import build_grants
 from app.keys import KeyRing, ensure_active_key
@@ -15,6 +16,8 @@ from app.logout import Logout
 from app.models import ALL_MODELS
 from app.pages import Pages, StaticResource
 from app.resources.authorize import AuthorizeContinueResource, AuthorizeResource
+from app.resources.device import DeviceAuthorizeResource, DeviceVerifyResource
+from app.resources.device_page import DevicePageResource
 from app.resources.discovery import DiscoveryResource, discovery_document
 from app.resources.health import HealthResource
 from app.resources.jwks import JwksResource
@@ -95,6 +98,7 @@ def create_app(config, *, clock=None, database=None, prepare=True):
     pages = Pages(sessions)
     authorizer = Authorizer(database, config, services.clock)
     signin = SignIn(database, services.clock)
+    devices = DeviceAuthorizations(database, config, services.clock)
 
     app = ServiceApp(middleware=[RequestContext(database, pages)])
     app.req_options.auto_parse_form_urlencoded = False
@@ -106,6 +110,9 @@ def create_app(config, *, clock=None, database=None, prepare=True):
     app.add_route("/.well-known/oauth-authorization-server" + ISSUER_PATH, discovery)
     app.add_route(ISSUER_PATH + "/authorize", AuthorizeResource(authorizer, sessions, database, config))
     app.add_route(ISSUER_PATH + "/token", TokenResource(TokenEndpoint(database, grants), config.max_body_bytes))
+    app.add_route(ISSUER_PATH + "/device/authorize", DeviceAuthorizeResource(devices, database, config))
+    app.add_route(ISSUER_PATH + "/device/verify", DeviceVerifyResource(devices, sessions, config))
+    app.add_route(DEVICE_PAGE, DevicePageResource(devices, sessions, pages, database, config))
     app.add_route(ISSUER_PATH + "/userinfo", UserinfoResource(services.keyring, database))
     app.add_route(ISSUER_PATH + "/logout",
                   LogoutResource(Logout(database, services.keyring, sessions), sessions, pages, config))

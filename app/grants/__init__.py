@@ -2,10 +2,12 @@
 
 from app.grants.authorization_code import AuthorizationCodeGrant
 from app.grants.client_credentials import ClientCredentialsGrant
+from app.grants.device_code import DeviceCodeGrant
 from app.grants.refresh_token import RefreshTokenGrant
 from app.grants.token_exchange import TokenExchangeGrant
 
-GRANT_CLASSES = (AuthorizationCodeGrant, ClientCredentialsGrant, RefreshTokenGrant, TokenExchangeGrant)
+GRANT_CLASSES = (AuthorizationCodeGrant, ClientCredentialsGrant, DeviceCodeGrant, RefreshTokenGrant,
+                 TokenExchangeGrant)
 KNOWN_GRANT_TYPES = (
     "authorization_code",
     "client_credentials",

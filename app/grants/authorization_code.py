@@ -76,4 +76,3 @@ class AuthorizationCodeGrant:
             raise InvalidGrant("code_verifier does not match the code_challenge")
         if not hmac.compare_digest(s256(verifier), challenge):
             raise InvalidGrant("code_verifier does not match the code_challenge")
-

@@ -21,6 +21,7 @@ def discovery_document(config, grant_types):
         "token_endpoint": oauth + "/token",
         "userinfo_endpoint": oauth + "/userinfo",
         "end_session_endpoint": oauth + "/logout",
+        "device_authorization_endpoint": oauth + "/device/authorize",
         "jwks_uri": config.api_base + "/.well-known/jwks.json",
         "scopes_supported": list(USER_SCOPES),
         "response_types_supported": ["code"],
