@@ -100,4 +100,3 @@ class DeviceVerifyResource:
 def _origin(url):
     parts = urlsplit(url)
     return (parts.scheme, parts.hostname, parts.port or (443 if parts.scheme == "https" else 80))
-
