@@ -8,11 +8,17 @@ from app import admin
 from app.application import build_services, prepare_database
 from app.config import ConfigError, load_config
 from app.db import migrate
+from app.demo import as_text, create_demo
+from app.housekeeping import prune
 from app.keys import KeyConfigurationError, list_keys, rotate_keys
 
 
 class CliError(Exception):
     pass
+
+
+class TextOutput(str):
+    """A result printed as it is, not as JSON."""
 
 
 class _Parser(argparse.ArgumentParser):
@@ -26,6 +32,8 @@ def _parser():
 
     db = groups.add_parser("db", help="database").add_subparsers(dest="action", required=True)
     db.add_parser("migrate", help="apply pending migrations")
+    prune = db.add_parser("prune", help="delete expired codes, sessions, tokens and throttle rows")
+    prune.add_argument("--audit-days", type=int, default=365, help="keep audit events this many days")
 
     tenant = groups.add_parser("tenant").add_subparsers(dest="action", required=True)
     tenant_create = tenant.add_parser("create")
@@ -62,15 +70,23 @@ def _parser():
     keys = groups.add_parser("keys").add_subparsers(dest="action", required=True)
     keys.add_parser("rotate", help="make a new signing key active")
     keys.add_parser("list")
+
+    demo = groups.add_parser("demo", help="create a demo tenant, user and clients and print a walkthrough")
+    demo.add_argument("--text", action="store_true", help="print the walkthrough as text instead of JSON")
     return parser
 
 
 def run(args, services, stdin):
     database, clock, config = services.database, services.clock, services.config
-    command = (args.group, args.action)
+    command = (args.group, getattr(args, "action", None))
     if command == ("db", "migrate"):
         return {"applied": migrate(database, clock.now())}
     prepare_database(database, config, clock)
+    if command == ("db", "prune"):
+        return {"deleted": prune(database, clock.now(), audit_days=args.audit_days)}
+    if command == ("demo", None):
+        result = create_demo(database, clock, config)
+        return TextOutput(as_text(result)) if args.text else result
     if command == ("tenant", "create"):
         return admin.create_tenant(database, clock, slug=args.slug, name=args.name)
     if command == ("user", "create"):
@@ -91,6 +107,7 @@ def run(args, services, stdin):
         return admin.list_clients(database)
     if command == ("keys", "rotate"):
         kid = rotate_keys(database, config, clock.now())
+        services.audit.record("key.rotated", kid=kid)
         return {"kid": kid, "keys": list_keys(database, clock.now())}
     if command == ("keys", "list"):
         return list_keys(database, clock.now())
@@ -112,8 +129,11 @@ def main(argv=None, stdin=None, stdout=None, stderr=None):
     except Exception as exc:  # noqa: BLE001 - the CLI's contract is one line, never a traceback
         print(f"error: {type(exc).__name__}: {exc}", file=stderr)
         return 1
-    json.dump(result, stdout, indent=2)
-    stdout.write("\n")
+    if isinstance(result, TextOutput):
+        stdout.write(result + "\n")
+    else:
+        json.dump(result, stdout, indent=2)
+        stdout.write("\n")
     return 0
 
 

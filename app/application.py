@@ -6,6 +6,7 @@ import falcon
 
 from app import db as dbmod
 from app import errorhandling
+from app.audit import Audit
 from app.authorization import RESUME_PATH, Authorizer
 from app.clock import SystemClock
 from app.device import DEVICE_PAGE, DeviceAuthorizations
@@ -15,6 +16,7 @@ from app.keys import KeyRing, ensure_active_key
 from app.logout import Logout
 from app.models import ALL_MODELS
 from app.pages import Pages, StaticResource
+from app.ratelimit import Throttle
 from app.resources.authorize import AuthorizeContinueResource, AuthorizeResource
 from app.resources.device import DeviceAuthorizeResource, DeviceVerifyResource
 from app.resources.device_page import DevicePageResource
@@ -42,6 +44,8 @@ class Services:
     keyring: KeyRing
     tokens: TokenIssuer
     sessions: Sessions
+    audit: Audit
+    throttle: Throttle
 
 
 class RequestContext:
@@ -80,7 +84,8 @@ def build_services(config, clock=None, database=None):
     database.bind(ALL_MODELS)
     keyring = KeyRing(database, config, clock)
     return Services(config=config, database=database, clock=clock, keyring=keyring,
-                    tokens=TokenIssuer(config, keyring, clock), sessions=Sessions(database, config, clock))
+                    tokens=TokenIssuer(config, keyring, clock), sessions=Sessions(database, config, clock),
+                    audit=Audit(database, clock), throttle=Throttle(database, clock))
 
 
 def create_app(config, *, clock=None, database=None, prepare=True):
@@ -111,7 +116,7 @@ def create_app(config, *, clock=None, database=None, prepare=True):
     app.add_route(ISSUER_PATH + "/.well-known/openid-configuration", discovery)
     app.add_route("/.well-known/oauth-authorization-server" + ISSUER_PATH, discovery)
     app.add_route(ISSUER_PATH + "/authorize", AuthorizeResource(authorizer, sessions, database, config))
-    app.add_route(ISSUER_PATH + "/token", TokenResource(TokenEndpoint(database, grants), config.max_body_bytes))
+    app.add_route(ISSUER_PATH + "/token", TokenResource(TokenEndpoint(database, grants, services.audit), config))
     app.add_route(ISSUER_PATH + "/device/authorize", DeviceAuthorizeResource(devices, database, config))
     app.add_route(ISSUER_PATH + "/device/verify", DeviceVerifyResource(devices, sessions, config))
     app.add_route(DEVICE_PAGE, DevicePageResource(devices, sessions, pages, database, config))
