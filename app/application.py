@@ -14,6 +14,7 @@ from app.config import API_PREFIX, ISSUER_PATH
 from app.grants import build_grants
 from app.keys import KeyRing, ensure_active_key
 from app.logout import Logout
+from app.logs import RequestId
 from app.models import ALL_MODELS
 from app.pages import Pages, StaticResource
 from app.ratelimit import Throttle
@@ -106,7 +107,7 @@ def create_app(config, *, clock=None, database=None, prepare=True):
     signin = SignIn(database, services.clock)
     devices = DeviceAuthorizations(database, config, services.clock)
 
-    app = ServiceApp(middleware=[RequestContext(database, pages)])
+    app = ServiceApp(middleware=[RequestId(), RequestContext(database, pages)])
     app.req_options.auto_parse_form_urlencoded = False
     errorhandling.install(app)
 

@@ -6,8 +6,9 @@ import sys
 from app import create_app
 from app.config import ConfigError, load_config
 from app.keys import KeyConfigurationError
+from app.logs import configure_json_logging
 
-logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+configure_json_logging(logging.INFO)
 
 try:
     application = create_app(load_config())

@@ -1,0 +1,73 @@
+"""Structured (JSON) logs carrying the request id, for the app and for gunicorn's access log."""
+
+import contextvars
+import json
+import logging
+import re
+import secrets
+import time
+
+from gunicorn import glogging
+
+request_id_var = contextvars.ContextVar("request_id", default=None)
+_SANE_ID = re.compile(r"^[A-Za-z0-9._:-]{8,128}$")
+
+
+class JsonFormatter(logging.Formatter):
+    def format(self, record):
+        entry = {"time": time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(record.created)) + "Z",
+                 "level": record.levelname.lower(), "logger": record.name, "message": record.getMessage()}
+        request_id = request_id_var.get()
+        if request_id:
+            entry["request_id"] = request_id
+        if record.exc_info:
+            entry["exception"] = self.formatException(record.exc_info)
+        return json.dumps(entry)
+
+
+def configure_json_logging(level=logging.INFO):
+    handler = logging.StreamHandler()
+    handler.setFormatter(JsonFormatter())
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(level)
+
+
+class RequestId:
+    """Middleware: the request id from a trusted front (nginx's X-Request-ID) or a new one; echoed back."""
+
+    def process_request(self, req, resp):
+        incoming = req.get_header("X-Request-ID")
+        request_id = incoming if incoming and _SANE_ID.match(incoming) else secrets.token_hex(8)
+        req.context.request_id = request_id
+        request_id_var.set(request_id)
+
+    def process_response(self, req, resp, resource, req_succeeded):
+        resp.set_header("X-Request-ID", getattr(req.context, "request_id", "") or "")
+        request_id_var.set(None)
+
+
+class JsonAccessLogger(glogging.Logger):
+    """gunicorn logger whose access lines are JSON objects (safe with any user agent or path)."""
+
+    def setup(self, cfg):
+        super().setup(cfg)
+        for handler in self.error_log.handlers:
+            handler.setFormatter(JsonFormatter())
+        for handler in self.access_log.handlers:
+            handler.setFormatter(logging.Formatter("%(message)s"))  # access() writes the JSON itself
+
+    def access(self, resp, req, environ, request_time):
+        if not self.access_log_enabled:
+            return
+        headers = dict((name.lower(), value) for name, value in resp.headers)
+        entry = {
+            "time": time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime()) + "Z",
+            "level": "info", "logger": "gunicorn.access",
+            "remote": environ.get("REMOTE_ADDR"), "method": environ.get("REQUEST_METHOD"),
+            "path": environ.get("PATH_INFO"), "status": resp.status_code,
+            "bytes": getattr(resp, "sent", None),
+            "duration_ms": round(request_time.total_seconds() * 1000, 2),
+            "request_id": headers.get("x-request-id"), "user_agent": environ.get("HTTP_USER_AGENT"),
+        }
+        self.access_log.info(json.dumps(entry))
