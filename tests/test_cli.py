@@ -128,3 +128,35 @@ def test_a_client_created_with_the_real_cli_gets_a_token_that_verifies(http, dat
     client = json.loads(result.stdout)
     token = client_credentials(http, client).json["access_token"]
     assert verify_with_jwks(http, token, client["client_id"])["scope"] == "reports.read"
+
+
+def test_demo_creates_working_clients_and_prints_a_walkthrough(cli, http):
+    code, demo, _ = cli("demo")
+    assert code == 0 and demo["tenant"]["slug"] == "demo"
+    service = demo["clients"]["service"]
+    token = client_credentials(http, service).json["access_token"]
+    assert verify_with_jwks(http, token, service["client_id"])["scope"] == "reports.read"
+    walkthrough = demo["walkthrough"]
+    assert service["client_secret"] in walkthrough["client_credentials"][0]
+    assert any("/device/authorize" in line for line in walkthrough["device_flow"])
+    assert any("code_challenge_method=S256" in line for line in walkthrough["browser_flow"])
+    code, again, _ = cli("demo")
+    assert code == 0 and again["tenant"]["slug"] != "demo"  # a second run never collides
+
+
+def test_demo_text_walkthrough(monkeypatch, database_url, clean_database):
+    monkeypatch.setenv("OAUTH_DATABASE_URL", database_url)
+    out = io.StringIO()
+    assert main(["demo", "--text"], stdin=io.StringIO(), stdout=out, stderr=io.StringIO()) == 0
+    assert "grant_type=client_credentials" in out.getvalue() and "password:" in out.getvalue()
+
+
+def test_db_prune_reports_what_it_deleted(cli):
+    code, result, _ = cli("db", "prune")
+    assert code == 0 and set(result["deleted"]) >= {"authorization_code", "refresh_token", "sso_session",
+                                                    "rate_counter", "device_authorization"}
+
+
+def test_key_rotation_is_audited(cli, clean_database):
+    cli("keys", "rotate")
+    assert clean_database.execute_sql("SELECT COUNT(*) FROM audit_event WHERE event = 'key.rotated'").fetchone()[0] == 1
