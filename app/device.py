@@ -6,7 +6,7 @@ from dataclasses import dataclass
 import peewee
 
 from app import opaque
-from app.errors import NotFound, UnauthorizedClient
+from app.errors import InvalidScope, NotFound, UnauthorizedClient
 from app.scopes import describe, parse_scope, require_subset
 
 DEVICE_GRANT = "urn:ietf:params:oauth:grant-type:device_code"
@@ -58,6 +58,8 @@ class DeviceAuthorizations:
         if DEVICE_GRANT not in client.grant_types:
             raise UnauthorizedClient("This client may not use the device authorization grant")
         scopes = parse_scope(scope_param if scope_param is not None else "openid")
+        if not scopes:
+            raise InvalidScope("scope must name at least one scope")
         require_subset(scopes, client.allowed_scopes)
         now = int(self._clock.now())
         expires_in = self._config.device_code_ttl

@@ -135,6 +135,7 @@ class Authorization:
     iss: str
     redirect_uri: str
     verifier: str | None
+    login_shown: bool
 
 
 def get_code(http, client, email=EMAIL, password=PASSWORD, *, pkce=True, tenant=None, method="GET", **params):
@@ -148,13 +149,15 @@ def get_code(http, client, email=EMAIL, password=PASSWORD, *, pkce=True, tenant=
         response = http.get(AUTHORIZE_PATH, params, status=303)
     else:
         response = http.post(AUTHORIZE_PATH, params, status=303)
-    if is_login_redirect(response):
+    login_shown = is_login_redirect(response)
+    if login_shown:
         response = sign_in(http, email, password, page=response.follow(), tenant=tenant)
         assert response.status_int == 303, response.text
         response = response.follow(status=303)
     query = redirect_query(response, params["redirect_uri"])
     assert "error" not in query, query
-    return Authorization(query["code"], query.get("state"), query["iss"], params["redirect_uri"], verifier)
+    return Authorization(query["code"], query.get("state"), query["iss"], params["redirect_uri"], verifier,
+                         login_shown)
 
 
 def token_request(http, client, form, status=200):
@@ -193,3 +196,44 @@ def set_status(services, table, row_id, status):
     """Suspend (or reactivate) a row of table "tenant" or "user" directly in the database."""
     services.database.execute_sql(f'UPDATE "{table}" SET status = {services.database.param} WHERE id = '
                                   f'{services.database.param}', (status, row_id))
+
+
+# --- Device authorization grant (RFC 8628) -------------------------------------------------------
+
+DEVICE_AUTHORIZE_PATH = "/api/v1/platform/oauth/device/authorize"
+DEVICE_VERIFY_PATH = "/api/v1/platform/oauth/device/verify"
+DEVICE_PAGE_PATH = "/device"
+DEVICE_GRANT = "urn:ietf:params:oauth:grant-type:device_code"
+USER_CODE_PATTERN = r"^[BCDFGHJKLMNPQRSTVWXZ]{4}-[BCDFGHJKLMNPQRSTVWXZ]{4}$"
+
+
+def device_client(make_client, *, public=True, grants=(DEVICE_GRANT, "refresh_token"), **extra):
+    """A GLOBAL client of the device flow (a TV app): public by default, with refresh tokens and user scopes."""
+    extra.setdefault("scopes", USER_SCOPES)
+    extra.setdefault("name", "TV App")
+    return make_client(grants=grants, public=public, **extra)
+
+
+def start_device(http, client, scope=None, status=200):
+    """POST device/authorize as the device would (RFC 8628 §3.1); returns the response.
+
+    client_id always goes in the body (the spec marks it required); a confidential client adds its
+    secret in the Basic header."""
+    form = {"client_id": client["client_id"]}
+    if scope is not None:
+        form["scope"] = scope
+    headers = {}
+    if client.get("client_secret"):
+        headers["Authorization"] = basic(client["client_id"], client["client_secret"])
+    return http.post(DEVICE_AUTHORIZE_PATH, form, headers=headers, status=status)
+
+
+def poll_device(http, client, device_code, status=400):
+    """One device access token request (RFC 8628 §3.4); errors are 400, so that is the default."""
+    return token_request(http, client, {"grant_type": DEVICE_GRANT, "device_code": device_code}, status=status)
+
+
+def decide_device(http, user_code, action="approve", status=200, headers=None):
+    """The signed-in person's decision through the JSON API (POST device/verify)."""
+    return http.post_json(DEVICE_VERIFY_PATH, {"user_code": user_code, "action": action}, headers=headers or {},
+                          status=status)
