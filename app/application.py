@@ -105,7 +105,7 @@ def create_app(config, *, clock=None, database=None, prepare=True):
     pages = Pages(sessions)
     authorizer = Authorizer(database, config, services.clock)
     signin = SignIn(database, services.clock)
-    devices = DeviceAuthorizations(database, config, services.clock)
+    devices = DeviceAuthorizations(database, config, services.clock, services.throttle, services.audit)
 
     app = ServiceApp(middleware=[RequestId(), RequestContext(database, pages)])
     app.req_options.auto_parse_form_urlencoded = False

@@ -7,6 +7,7 @@ import peewee
 
 from app import opaque
 from app.errors import InvalidScope, NotFound, UnauthorizedClient
+from app.ratelimit import UNKNOWN_USER_CODE_PER_IP
 from app.scopes import describe, parse_scope, require_subset
 
 DEVICE_GRANT = "urn:ietf:params:oauth:grant-type:device_code"
@@ -43,10 +44,12 @@ class PendingDevice:
 
 
 class DeviceAuthorizations:
-    def __init__(self, database, config, clock):
+    def __init__(self, database, config, clock, throttle, audit):
         self._database = database
         self._config = config
         self._clock = clock
+        self._throttle = throttle
+        self._audit = audit
 
     def now(self):
         return self._clock.now()
@@ -86,8 +89,19 @@ class DeviceAuthorizations:
                 "verification_uri_complete": page + "?user_code=" + shown, "expires_in": expires_in,
                 "interval": self._config.device_poll_interval}
 
-    def pending(self, user_code):
-        """The pending request for a typed code; unknown, expired and decided codes look the same."""
+    def pending(self, user_code, ip):
+        """The pending request for a typed code; unknown, expired and decided codes look the same.
+
+        Guesses are throttled per client address (10 unknown codes per 15 minutes, then 429).
+        """
+        self._throttle.check(UNKNOWN_USER_CODE_PER_IP, ip)
+        try:
+            return self._find_pending(user_code)
+        except NotFound:
+            self._throttle.hit(UNKNOWN_USER_CODE_PER_IP, ip)
+            raise
+
+    def _find_pending(self, user_code):
         code = normalize_user_code(user_code)
         if code is None:
             raise NotFound(UNKNOWN_CODE)
@@ -101,9 +115,9 @@ class DeviceAuthorizations:
             raise NotFound(UNKNOWN_CODE)
         return PendingDevice(row[0], format_user_code(code), row[1], row[2], row[3], row[4])
 
-    def decide(self, user_code, approve, session):
+    def decide(self, user_code, approve, session, ip):
         """Approve (binding the signed-in user and their tenant) or deny; a code is decided once."""
-        pending = self.pending(user_code)
+        pending = self.pending(user_code, ip)
         now = int(self._clock.now())
         p = self._database.param
         cursor = self._database.execute_sql(
@@ -113,4 +127,6 @@ class DeviceAuthorizations:
              session.auth_time, now, pending.id, now))
         if cursor.rowcount != 1:
             raise NotFound(UNKNOWN_CODE)
+        self._audit.record("device.approved" if approve else "device.denied", client_id=pending.client_id,
+                           user_id=session.user_id, tenant_id=session.tenant_id, ip=ip)
         return pending

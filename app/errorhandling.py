@@ -5,7 +5,8 @@ import logging
 import falcon
 import peewee
 
-from app.errors import AuthorizationRedirect, OAuthError, PageError, ServiceError, ValidationFailed
+from app.config import API_PREFIX
+from app.errors import AuthorizationRedirect, OAuthError, PageError, ServiceError, TooManyRequests, ValidationFailed
 from app.urls import add_query
 
 log = logging.getLogger("app.errors")
@@ -26,6 +27,9 @@ def handle_service_error(req, resp, ex, params):
         redirect_with_error(resp, ex)
     elif isinstance(ex, PageError):
         render_page_error(req, resp, ex)
+    elif isinstance(ex, OAuthError) and not req.path.startswith(API_PREFIX + "/"):
+        # A person on one of our pages gets a page, not JSON.
+        render_page_error(req, resp, as_page_error(ex))
     elif isinstance(ex, ValidationFailed):
         _json(resp, 422, {"detail": ex.detail})
     elif isinstance(ex, OAuthError):
@@ -67,6 +71,17 @@ def handle_unexpected(req, resp, ex, params):
         return handle_http_error(req, resp, ex, params)
     log.exception("unhandled error during %s %s", req.method, req.path)
     _json(resp, 500, {"error": "server_error", "error_description": "Internal error; it has been logged"})
+
+
+def as_page_error(ex):
+    if isinstance(ex, TooManyRequests):
+        minutes = max(1, (ex.retry_after + 59) // 60)
+        return PageError("Too many attempts",
+                         f"There have been too many attempts from your network. For your safety, please wait "
+                         f"{minutes} minute{'s' if minutes != 1 else ''} and try again.",
+                         status=429, headers=ex.headers)
+    return PageError("This request could not be handled", ex.description or "The request was not valid.",
+                     status=ex.status, headers=ex.headers)
 
 
 def redirect_with_error(resp, ex):

@@ -24,12 +24,13 @@ class DeviceCodeGrant:
         database, now = self._database, self._services.clock.now()
         p = database.param
         row = database.execute_sql(
-            "SELECT id, application_id, status, user_id, tenant_id, scope, auth_time, poll_interval, expires_at"
-            f" FROM device_authorization WHERE device_code_hash = {p}",
+            "SELECT d.id, d.application_id, d.status, d.user_id, d.tenant_id, d.scope, d.auth_time,"
+            " d.poll_interval, d.expires_at, d.session_id, s.sid FROM device_authorization d"
+            f" LEFT JOIN sso_session s ON s.id = d.session_id WHERE d.device_code_hash = {p}",
             (opaque.digest(params["device_code"]),)).fetchone()
         if row is None or row[1] != client.id:
             raise InvalidGrant("The device code is invalid")
-        device_id, _, status, user_id, tenant_id, scope, auth_time, interval, expires_at = row
+        device_id, _, status, user_id, tenant_id, scope, auth_time, interval, expires_at, session_id, sid = row
         if status == "redeemed":
             raise InvalidGrant("The device code has already been used")
         if now >= expires_at:
@@ -47,9 +48,9 @@ class DeviceCodeGrant:
                 f"UPDATE device_authorization SET status = 'redeemed', redeemed_at = {p}"
                 f" WHERE id = {p} AND status = 'approved'", (int(now), device_id))
             if cursor.rowcount == 1:
-                # Not bound to the approving browser's session: signing out there must not log the TV out.
+                # Bound to the session that approved: without offline_access, signing out there ends it.
                 return issue_user_tokens(self._services, client, user, scope=scope, auth_time=auth_time,
-                                         device_authorization_id=device_id)
+                                         session_id=session_id, sid=sid, device_authorization_id=device_id)
         raise InvalidGrant("The device code has already been used")
 
     def _check_pace(self, device_id, interval, now):

@@ -3,6 +3,7 @@
 import json
 from urllib.parse import urlsplit
 
+from app.clientip import client_ip
 from app.clients import authenticate_client
 from app.errors import InvalidRequest, OAuthError, ValidationFailed
 from app.params import form_params, query_params, read_body, require
@@ -51,7 +52,7 @@ class DeviceVerifyResource:
     def on_get(self, req, resp):
         params = query_params(req)
         require(params, "query", "user_code")
-        pending = self._devices.pending(params["user_code"])
+        pending = self._devices.pending(params["user_code"], client_ip(req, self._config.trusted_proxies))
         resp.media = {
             "user_code": pending.user_code,
             "application": {"name": pending.application, "client_id": pending.client_id},
@@ -67,7 +68,8 @@ class DeviceVerifyResource:
             raise LoginRequiredError("Sign in first: approving a device needs a signed-in user")
         params = self._read(req)
         approve = check_action(params)
-        pending = self._devices.decide(params["user_code"], approve, session)
+        pending = self._devices.decide(params["user_code"], approve, session,
+                                       client_ip(req, self._config.trusted_proxies))
         resp.media = {"status": "approved" if approve else "denied", "user_code": pending.user_code,
                       "application": {"name": pending.application, "client_id": pending.client_id}}
 

@@ -1,5 +1,6 @@
 """The /device page: a person enters the code shown on their device, then approves or denies."""
 
+from app.clientip import client_ip
 from app.device import DEVICE_PAGE, normalize_user_code
 from app.errors import NotFound
 from app.params import form_params, query_params
@@ -24,7 +25,7 @@ class DevicePageResource:
         if session is None:
             return self._to_login(resp, user_code)
         try:
-            pending = self._devices.pending(user_code)
+            pending = self._devices.pending(user_code, client_ip(req, self._config.trusted_proxies))
         except NotFound as error:
             return self._enter(req, resp, user_code, str(error), status=404)
         user = find_user(self._database, session.user_id)
@@ -42,7 +43,8 @@ class DevicePageResource:
             return self._enter(req, resp, form.get("user_code", ""), "Choose Approve or Deny.")
         approve = form["action"] == "approve"
         try:
-            pending = self._devices.decide(form.get("user_code"), approve, session)
+            pending = self._devices.decide(form.get("user_code"), approve, session,
+                                           client_ip(req, self._config.trusted_proxies))
         except NotFound as error:
             return self._enter(req, resp, form.get("user_code", ""), str(error), status=404)
         self._pages.render(req, resp, "device_done.html", title="Device approved" if approve else "Request denied",
