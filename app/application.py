@@ -104,7 +104,7 @@ def create_app(config, *, clock=None, database=None, prepare=True):
     grants = build_grants(services)
     pages = Pages(sessions)
     authorizer = Authorizer(database, config, services.clock)
-    signin = SignIn(database, services.clock)
+    signin = SignIn(database, services.clock, services.throttle, services.audit)
     devices = DeviceAuthorizations(database, config, services.clock, services.throttle, services.audit)
 
     app = ServiceApp(middleware=[RequestId(), RequestContext(database, pages)])

@@ -14,6 +14,7 @@ from app.errors import (AuthorizationRedirect, InvalidRequest, InvalidScope, Log
                         PageError, UnauthorizedClient, UnsupportedResponseType)
 from app.scopes import parse_scope, require_subset
 from app.urls import add_query
+from app.users import find_user
 
 REQUIRED = ("response_type", "client_id", "redirect_uri", "scope")
 PROMPTS = ("none", "login", "consent", "select_account")
@@ -117,7 +118,11 @@ def needs_sign_in(request, session, now, requested_at):
     """A fresh sign-in is needed: no session, prompt=login, or an authentication older than max_age."""
     if session is None:
         return True
-    if ("login" in request.prompt or "select_account" in request.prompt) and session.auth_time < requested_at:
+    if session.auth_time >= requested_at:
+        # Signed in after the request arrived: that sign-in is the one prompt=login or max_age asked for,
+        # even when the redirect back crosses a second (max_age=0 would otherwise loop).
+        return False
+    if "login" in request.prompt or "select_account" in request.prompt:
         return True
     return request.max_age is not None and now - session.auth_time > request.max_age
 
@@ -130,8 +135,16 @@ class Authorizer:
         self._config = config
         self._clock = clock
 
+    def _usable(self, session):
+        """The session, unless its user or tenant was suspended after signing in."""
+        if session is None:
+            return None
+        user = find_user(self._database, session.user_id)
+        return session if user is not None and user.is_active else None
+
     def authorize(self, request, session):
         """The URL to send the browser to: the client with a code, or the login page."""
+        session = self._usable(session)
         now = int(self._clock.now())
         if "none" in request.prompt:
             if needs_sign_in(request, session, now, now):
@@ -175,6 +188,7 @@ class Authorizer:
             raise PageError("Unknown application", "The application is no longer available.", status=400)
         request = AuthorizationParams(client, row[2], row[3], row[4], row[5], row[6], row[7],
                                       frozenset((row[8] or "").split()), row[9], row[10])
+        session = self._usable(session)
         if needs_sign_in(request, session, now, row[11]):
             return self.login_url(request_id, request.login_hint)
         cursor = self._database.execute_sql(

@@ -6,6 +6,7 @@ from app import opaque
 from app.admin import normalize_email
 from app.errors import PageError
 from app.passwords import DUMMY_HASH, hash_password, needs_rehash, verify_password
+from app.ratelimit import WRONG_PASSWORD_PER_ACCOUNT, WRONG_PASSWORD_PER_IP
 from app.users import find_user, update_password_hash, users_with_email
 
 CHALLENGE_TTL = 300
@@ -13,16 +14,35 @@ MAX_PASSWORD_LENGTH = 1024
 
 
 class SignIn:
-    def __init__(self, database, clock):
+    def __init__(self, database, clock, throttle, audit):
         self._database = database
         self._clock = clock
+        self._throttle = throttle
+        self._audit = audit
 
-    def verify(self, email, password):
+    def verify(self, email, password, ip):
         """The active users with this email whose password verifies, in every tenant.
 
-        An unknown email still costs one Argon2id verification, like a wrong password.
+        Wrong passwords are throttled per account (the email) and per client address; the windows
+        pass, so nobody can lock a user out for good. An unknown email costs one Argon2id
+        verification, like a wrong password, and counts the same.
         """
-        candidates = users_with_email(self._database, normalize_email(email))[:20]
+        email = normalize_email(email)
+        self._throttle.check(WRONG_PASSWORD_PER_IP, ip)
+        self._throttle.check(WRONG_PASSWORD_PER_ACCOUNT, email)
+        matched = self._matching_users(email, password)
+        if matched:
+            return matched
+        self._throttle.hit(WRONG_PASSWORD_PER_IP, ip)
+        self._throttle.hit(WRONG_PASSWORD_PER_ACCOUNT, email)
+        self._audit.record("signin.failure", ip=ip, email=email)
+        return []
+
+    def succeeded(self, user, ip):
+        self._audit.record("signin.success", user_id=user.id, tenant_id=user.tenant_id, ip=ip, email=user.email)
+
+    def _matching_users(self, email, password):
+        candidates = users_with_email(self._database, email)[:20]
         if not candidates or not password or len(password) > MAX_PASSWORD_LENGTH:
             verify_password(password or "", DUMMY_HASH)
             return []

@@ -1,6 +1,7 @@
 """The tenant-agnostic login pages: /login (email, then password) and /login/tenant (the chooser)."""
 
 from app.admin import normalize_email
+from app.clientip import client_ip
 from app.params import form_params, query_params
 from app.urls import add_query, safe_local_path
 
@@ -29,10 +30,12 @@ class LoginResource:
             # Shown for any email, known or not: the page reveals nothing about accounts.
             return self._pages.render(req, resp, "login_password.html", title="Enter your password", email=email,
                                       next=next_path, restart_url=add_query("/login", {"next": next_path or None}))
-        users = self._signin.verify(email, form.get("password", ""))
+        ip = client_ip(req, self._config.trusted_proxies)
+        users = self._signin.verify(email, form.get("password", ""), ip)
         if not users:
             return self._email_step(req, resp, next_path, "", error=WRONG_CREDENTIALS)
         if len(users) == 1:
+            self._signin.succeeded(users[0], ip)
             return complete_sign_in(self._sessions, self._pages, req, resp, users[0], next_path)
         challenge = self._signin.create_challenge(users, next_path)
         self._pages.render(req, resp, "login_tenant.html", title="Choose a workspace", email=email,
@@ -54,6 +57,7 @@ class LoginTenantResource:
         form = form_params(req, self._config.max_body_bytes)
         self._sessions.check_csrf(req, form)
         user, next_path = self._signin.redeem_challenge(form.get("challenge"), form.get("tenant"))
+        self._signin.succeeded(user, client_ip(req, self._config.trusted_proxies))
         complete_sign_in(self._sessions, self._pages, req, resp, user, safe_local_path(next_path, ""))
 
 
