@@ -71,7 +71,10 @@ def parse_basic_credentials(header):
     client_id, colon, secret = decoded.partition(":")
     if not colon:
         raise InvalidClient("The Basic credentials lack the ':' between client_id and client_secret")
-    return unquote_plus(client_id), unquote_plus(secret)
+    client_id, secret = unquote_plus(client_id), unquote_plus(secret)
+    if "\x00" in client_id or "\x00" in secret:
+        raise InvalidClient("The Basic credentials contain a NUL character")
+    return client_id, secret
 
 
 def authenticate_client(database, params, authorization_header):

@@ -5,7 +5,7 @@ import logging
 import falcon
 import peewee
 
-from app.config import API_PREFIX
+from app.config import API_PREFIX, ISSUER_PATH
 from app.errors import AuthorizationRedirect, OAuthError, PageError, ServiceError, TooManyRequests, ValidationFailed
 from app.urls import add_query
 
@@ -27,7 +27,7 @@ def handle_service_error(req, resp, ex, params):
         redirect_with_error(resp, ex)
     elif isinstance(ex, PageError):
         render_page_error(req, resp, ex)
-    elif isinstance(ex, OAuthError) and not req.path.startswith(API_PREFIX + "/"):
+    elif isinstance(ex, OAuthError) and is_page(req):
         # A person on one of our pages gets a page, not JSON.
         render_page_error(req, resp, as_page_error(ex))
     elif isinstance(ex, ValidationFailed):
@@ -66,11 +66,25 @@ def handle_database_error(req, resp, ex, params):
           {"Retry-After": "5"})
 
 
+def handle_data_error(req, resp, ex, params):
+    """A value the database cannot store or compare (a safety net: parsing refuses most of them)."""
+    log.warning("database refused a value during %s %s: %s", req.method, req.path, ex)
+    _json(resp, 400, {"error": "invalid_request", "error_description": "A parameter has a value that is not allowed"})
+
+
 def handle_unexpected(req, resp, ex, params):
     if isinstance(ex, falcon.HTTPError):
         return handle_http_error(req, resp, ex, params)
     log.exception("unhandled error during %s %s", req.method, req.path)
     _json(resp, 500, {"error": "server_error", "error_description": "Internal error; it has been logged"})
+
+
+# Endpoints of the API that a person's browser opens (others are called by programs).
+BROWSER_ENDPOINTS = (ISSUER_PATH + "/authorize", ISSUER_PATH + "/logout")
+
+
+def is_page(req):
+    return not req.path.startswith(API_PREFIX + "/") or req.path in BROWSER_ENDPOINTS
 
 
 def as_page_error(ex):
@@ -107,4 +121,5 @@ def install(app):
     app.add_error_handler(Exception, handle_unexpected)
     app.add_error_handler(falcon.HTTPError, handle_http_error)
     app.add_error_handler((peewee.OperationalError, peewee.InterfaceError), handle_database_error)
+    app.add_error_handler(peewee.DataError, handle_data_error)
     app.add_error_handler(ServiceError, handle_service_error)

@@ -12,6 +12,8 @@ def _collect(pairs):
     for name, value in pairs:
         if name in values:
             raise InvalidRequest(f"Parameter '{name}' is repeated")
+        if "\x00" in name or "\x00" in value:
+            raise InvalidRequest(f"Parameter '{name.replace(chr(0), '')}' contains a NUL character")
         values[name] = value
     # "Parameters sent without a value MUST be treated as if they were omitted."
     return {name: value for name, value in values.items() if value != ""}
@@ -25,8 +27,11 @@ def query_params(req):
 
 
 def read_body(req, max_bytes):
-    """The raw body, refusing oversized ones before reading them."""
-    length = req.content_length or 0
+    """The raw body, refusing oversized ones before reading them (chunked bodies are read up to the limit)."""
+    length = req.content_length
+    if length is None:
+        chunked = "chunked" in (req.get_header("Transfer-Encoding") or "").lower()
+        return req.stream.read(max_bytes + 1) if chunked else b""
     if length > max_bytes:
         raise PayloadTooLarge(f"The request body is larger than {max_bytes} bytes")
     return req.bounded_stream.read(max_bytes + 1) if length else b""

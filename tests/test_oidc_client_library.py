@@ -121,18 +121,18 @@ def test_a_device_client_and_a_person_complete_the_device_flow_against_gunicorn(
     info = server.cli("client", "create", "--name", "Living-room TV", "--audience", "global", "--public",
                       "--grant", "urn:ietf:params:oauth:grant-type:device_code", "--scope", "openid profile")
     api = server.url + "/api/v1/platform/oauth"
-    started = requests.post(api + "/device/authorize", data={"client_id": info["client_id"],
-                                                               "scope": "openid profile"}).json()
+    started = requests.post(api + "/device/authorize",
+                            data={"client_id": info["client_id"], "scope": "openid profile"}).json()
     poll = {"grant_type": "urn:ietf:params:oauth:grant-type:device_code", "device_code": started["device_code"],
             "client_id": info["client_id"]}
     assert requests.post(api + "/token", data=poll).json()["error"] == "authorization_pending"
 
     browser = requests.Session()
-    login_page = follow_until(browser, server.url, browser.get(started["verification_uri_complete"],
-                                                                allow_redirects=False), "http://never")
+    opened = browser.get(started["verification_uri_complete"], allow_redirects=False)
+    login_page = follow_until(browser, server.url, opened, "http://never")
     password_page = submit_first_form(browser, server.url, login_page, email="ada@example.com")
-    approve_page = follow_until(browser, server.url, submit_first_form(browser, server.url, password_page,
-                                                                       password="analytical engine"), "http://never")
+    signed_in = submit_first_form(browser, server.url, password_page, password="analytical engine")
+    approve_page = follow_until(browser, server.url, signed_in, "http://never")
     assert "Living-room TV" in approve_page.text and "See your name" in approve_page.text
     done = submit_first_form(browser, server.url, approve_page, action="approve")
     assert "You can return to your device" in done.text

@@ -12,8 +12,13 @@ ACTIONS = ("approve", "deny")
 
 
 class LoginRequiredError(OAuthError):
+    """No SSO session: 401, with a challenge naming the sign-in page (a 401 always carries one)."""
+
     error = "login_required"
     status = 401
+
+    def __init__(self, description):
+        super().__init__(description, headers={"WWW-Authenticate": 'Cookie realm="platform-oauth", login="/login"'})
 
 
 class ForbiddenOrigin(OAuthError):
@@ -85,7 +90,7 @@ class DeviceVerifyResource:
             body = read_body(req, self._config.max_body_bytes)
             try:
                 params = json.loads(body.decode("utf-8")) if body else {}
-            except (UnicodeDecodeError, ValueError):
+            except (UnicodeDecodeError, ValueError, RecursionError):
                 raise InvalidRequest("The body is not valid JSON") from None
             if not isinstance(params, dict):
                 raise InvalidRequest("The body must be a JSON object")
