@@ -114,13 +114,15 @@ def _checked_params(client, params):
                                params.get("login_hint"), max_age)
 
 
-def needs_sign_in(request, session, now, requested_at):
-    """A fresh sign-in is needed: no session, prompt=login, or an authentication older than max_age."""
+def needs_sign_in(request, session, now, requested_at=None):
+    """A fresh sign-in is needed: no session, prompt=login, or an authentication older than max_age.
+
+    requested_at is when a stored request was made: a sign-in since then is the one it asked for,
+    even when the redirect back crosses a second (max_age=0 would otherwise loop).
+    """
     if session is None:
         return True
-    if session.auth_time >= requested_at:
-        # Signed in after the request arrived: that sign-in is the one prompt=login or max_age asked for,
-        # even when the redirect back crosses a second (max_age=0 would otherwise loop).
+    if requested_at is not None and session.auth_time >= requested_at:
         return False
     if "login" in request.prompt or "select_account" in request.prompt:
         return True
@@ -147,11 +149,11 @@ class Authorizer:
         session = self._usable(session)
         now = int(self._clock.now())
         if "none" in request.prompt:
-            if needs_sign_in(request, session, now, now):
+            if needs_sign_in(request, session, now):
                 raise AuthorizationRedirect(LoginRequired("The user is not signed in"), request.redirect_uri,
                                             request.state, self._config.issuer)
             return self.issue_code(request, session)
-        if not needs_sign_in(request, session, now, now):
+        if not needs_sign_in(request, session, now):
             return self.issue_code(request, session)
         return self.login_url(self._store(request, now), request.login_hint)
 

@@ -8,11 +8,13 @@ cookie (with the __Host- prefix outside local http) whose value every form repea
 import hmac
 import secrets
 from dataclasses import dataclass
+from datetime import datetime, timezone
 
 from app import opaque
 from app import refresh_tokens
 from app.errors import PageError
 
+_EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
 # Touch last_seen_at at most this often, so reading a session is not a write every time.
 _TOUCH_EVERY = 60
 
@@ -40,6 +42,11 @@ class Sessions:
         resp.set_cookie(name, value, max_age=max_age, path="/", secure=self._config.cookie_secure,
                         http_only=True, same_site="Lax")
 
+    def _expire_cookie(self, resp, name):
+        # falcon drops max_age=0, so a date in the past is what makes browsers delete the cookie.
+        resp.set_cookie(name, "", expires=_EPOCH, path="/", secure=self._config.cookie_secure, http_only=True,
+                        same_site="Lax")
+
     @staticmethod
     def _cookie(req, name):
         values = req.get_cookie_values(name)
@@ -66,15 +73,25 @@ class Sessions:
         return Session(session_id, sid, user_id, tenant_id, auth_time, expires_at)
 
     def start(self, req, resp, user_id, tenant_id):
-        """Sign in: a brand-new session id (the browser's previous session, if any, ends)."""
+        """Sign in: always a brand-new cookie value (no fixation).
+
+        The same user signing in again keeps the session (its sid and its refresh tokens) with a new
+        auth_time; another user ends the browser's previous session first.
+        """
         previous = self.current(req)
-        if previous is not None:
-            self.end(previous)
         value = opaque.new_secret()
         now = int(self._clock.now())
         expires_at = now + self._config.session_absolute_ttl
-        sid = secrets.token_urlsafe(16)
         p = self._database.param
+        if previous is not None and previous.user_id == user_id:
+            self._database.execute_sql(
+                f"UPDATE sso_session SET session_hash = {p}, auth_time = {p}, last_seen_at = {p}, expires_at = {p}"
+                f" WHERE id = {p}", (opaque.digest(value), now, now, expires_at, previous.id))
+            self._set_cookie(resp, self.session_cookie, value, self._config.session_absolute_ttl)
+            return Session(previous.id, previous.sid, user_id, tenant_id, now, expires_at)
+        if previous is not None:
+            self.end(previous)
+        sid = secrets.token_urlsafe(16)
         self._database.execute_sql(
             "INSERT INTO sso_session (session_hash, sid, user_id, tenant_id, auth_time, created_at, last_seen_at,"
             f" expires_at) VALUES ({p}, {p}, {p}, {p}, {p}, {p}, {p}, {p})",
@@ -93,7 +110,7 @@ class Sessions:
             refresh_tokens.revoke_session_bound(self._database, session.id, now)
 
     def clear(self, resp):
-        self._set_cookie(resp, self.session_cookie, "", 0)
+        self._expire_cookie(resp, self.session_cookie)
 
     # --- CSRF -------------------------------------------------------------------------------
 

@@ -231,6 +231,11 @@ def test_prompt_login_forces_a_new_sign_in_and_auth_time_shows_it(http, client, 
     assert claims["auth_time"] == first_auth_time + 120 == int(clock.now())
 
 
+def test_prompt_login_forces_a_sign_in_even_within_the_second_of_the_last_one(http, client, user):
+    get_code(http, client)
+    assert get_code(http, client, prompt="login").login_shown
+
+
 def test_after_a_prompt_login_sign_in_the_new_session_is_reused(http, client, user, clock):
     get_code(http, client)
     clock.advance(60)

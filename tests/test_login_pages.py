@@ -7,7 +7,8 @@ from app.application import create_app
 from app.config import Config
 from tests.helpers import (AUTHORIZE_PATH, CONTENT_SECURITY_POLICY, CSRF_COOKIE, EMAIL, LOGIN_PATH, LOGOUT_PATH,
                            PASSWORD, SESSION_COOKIE, USERINFO_PATH, authorize_params, bearer, exchange_code, get_code,
-                           pkce_pair, redirect_query, set_status, sign_in, verify_with_jwks, web_client)
+                           pkce_pair, redirect_query, refresh, set_status, sign_in, sign_in_tokens, verify_with_jwks,
+                           web_client)
 
 WRONG_CREDENTIALS = "The email address or password is incorrect."
 SHARED = "sam@example.com"        # in acme and globex, same password: the chooser appears
@@ -309,6 +310,33 @@ def test_every_sign_in_issues_a_new_session_id_and_ends_the_old_one(http, user, 
     http.reset()
     http.set_cookie(SESSION_COOKIE, first)
     assert prompt_none(http, client)["error"] == "login_required"
+
+
+def test_the_same_user_signing_in_again_keeps_the_session_and_its_refresh_tokens(http, user, client, clock):
+    """Re-authentication is not logout: prompt=login must not kill another app's session-bound tokens."""
+    first = sign_in_tokens(http, client, scope="openid")
+    clock.advance(60)
+    second = sign_in_tokens(http, client, scope="openid", prompt="login")
+    first_id = verify_with_jwks(http, first["id_token"], client["client_id"], clock=clock)
+    second_id = verify_with_jwks(http, second["id_token"], client["client_id"], clock=clock)
+    assert second_id["sid"] == first_id["sid"] and second_id["auth_time"] == first_id["auth_time"] + 60
+    assert refresh(http, client, first["refresh_token"]).json["access_token"]
+
+
+def test_another_user_signing_in_ends_the_previous_users_session(http, user, make_user, client, clock):
+    first = sign_in_tokens(http, client, scope="openid")
+    make_user(email="grace@example.com", password="another long password", name="Grace")
+    sign_in_tokens(http, client, "grace@example.com", "another long password", scope="openid", prompt="login")
+    assert refresh(http, client, first["refresh_token"], status=400).json["error"] == "invalid_grant"
+
+
+def test_logout_expires_the_session_cookie(http, user):
+    sign_in(http)
+    page = http.get(LOGOUT_PATH)
+    response = page.forms[0].submit()
+    header = set_cookies(response)[SESSION_COOKIE]
+    assert header.startswith(SESSION_COOKIE + "=;") or header.startswith(SESSION_COOKIE + '="";')
+    assert "expires=thu, 01 jan 1970" in header.lower()
 
 
 def test_a_session_cookie_planted_before_sign_in_is_replaced(http, user, client):
