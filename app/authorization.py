@@ -6,7 +6,7 @@ redirect); after that every error goes back to the client's redirect_uri.
 
 import re
 from dataclasses import dataclass
-from urllib.parse import quote
+from urllib.parse import parse_qs, quote, urlsplit
 
 from app import opaque
 from app.clients import find_client
@@ -156,6 +156,19 @@ class Authorizer:
         if not needs_sign_in(request, session, now):
             return self.issue_code(request, session)
         return self.login_url(self._store(request, now), request.login_hint)
+
+    def application_name(self, next_path):
+        """The name of the application a stored request belongs to, when next_path resumes one."""
+        parts = urlsplit(next_path or "")
+        if parts.path != RESUME_PATH:
+            return None
+        request_id = parse_qs(parts.query).get("request", [""])[0]
+        p = self._database.param
+        row = self._database.execute_sql(
+            "SELECT a.name FROM authorization_request r JOIN application a ON a.id = r.application_id"
+            f" WHERE r.request_hash = {p} AND r.completed_at IS NULL AND r.expires_at > {p}",
+            (opaque.digest(request_id), int(self._clock.now()))).fetchone()
+        return row[0] if row else None
 
     def login_url(self, request_id, login_hint):
         next_path = RESUME_PATH + "?request=" + quote(request_id)

@@ -15,6 +15,7 @@ MAX_PASSWORD_LENGTH = 1024
 
 class SignIn:
     def __init__(self, database, clock, throttle, audit):
+        self.database = database
         self._database = database
         self._clock = clock
         self._throttle = throttle

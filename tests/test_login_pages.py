@@ -298,10 +298,10 @@ def test_outside_local_http_the_cookies_are_secure_with_the_host_prefix(https_ht
 
 # --- Sessions ----------------------------------------------------------------------------------------
 
-def test_every_sign_in_issues_a_new_session_id_and_ends_the_old_one(http, user, client):
+def test_every_sign_in_issues_a_new_session_id_and_the_old_one_stops_working(http, user, client):
     sign_in(http)
     first = http.cookies[SESSION_COOKIE]
-    sign_in(http)
+    sign_in(http, page=http.get(LOGIN_PATH, {"next": "/device"}))
     second = http.cookies[SESSION_COOKIE]
     assert first != second
     http.reset()
@@ -328,6 +328,23 @@ def test_another_user_signing_in_ends_the_previous_users_session(http, user, mak
     make_user(email="grace@example.com", password="another long password", name="Grace")
     sign_in_tokens(http, client, "grace@example.com", "another long password", scope="openid", prompt="login")
     assert refresh(http, client, first["refresh_token"], status=400).json["error"] == "invalid_grant"
+
+
+def test_a_signed_in_person_opening_the_login_page_sees_who_they_are(http, user):
+    sign_in(http)
+    page = http.get(LOGIN_PATH)
+    assert "You are signed in" in page.text and EMAIL in page.text
+    assert page.html.find("a", href=LOGOUT_PATH) is not None
+
+
+def test_the_login_page_names_the_application_that_asked(http, user, client):
+    response = http.get(AUTHORIZE_PATH, authorize_params(client, code_challenge=pkce_pair()[1],
+                                                         code_challenge_method="S256"), status=303)
+    page = response.follow()
+    assert "to continue to" in page.text and "Web App" in page.text
+    form = page.forms[0]
+    form["email"] = EMAIL
+    assert "Web App" in form.submit().text
 
 
 def test_logout_expires_the_session_cookie(http, user):
