@@ -123,7 +123,7 @@ def create_app(config, *, clock=None, database=None, prepare=True):
     app.add_route(DEVICE_PAGE, DevicePageResource(devices, sessions, pages, database, config))
     app.add_route(ISSUER_PATH + "/userinfo", UserinfoResource(services.keyring, database))
     app.add_route(ISSUER_PATH + "/logout",
-                  LogoutResource(Logout(database, services.keyring, sessions), sessions, pages, config))
+                  LogoutResource(Logout(database, services.keyring, sessions, services.audit), sessions, pages, config))
     app.add_route(RESUME_PATH, AuthorizeContinueResource(authorizer, sessions))
     app.add_route("/login", LoginResource(signin, sessions, pages, config, authorizer))
     app.add_route("/login/tenant", LoginTenantResource(signin, sessions, pages, config))

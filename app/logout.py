@@ -22,10 +22,11 @@ def _invalid(message):
 
 
 class Logout:
-    def __init__(self, database, keyring, sessions):
+    def __init__(self, database, keyring, sessions, audit):
         self._database = database
         self._keyring = keyring
         self._sessions = sessions
+        self._audit = audit
 
     def _hint_claims(self, hint):
         """Claims of an ID token we signed, retired keys included; expired is fine (§2)."""
@@ -64,7 +65,9 @@ class Logout:
                                     else claims.get("sub") == str(session.user_id)))
         return LogoutRequest(client, redirect_to, names_session, session)
 
-    def end(self, resp, session):
+    def end(self, resp, session, client=None, ip=None):
         if session is not None:
             self._sessions.end(session)
+            self._audit.record("logout", client_id=client.client_id if client else None, user_id=session.user_id,
+                               tenant_id=session.tenant_id, ip=ip)
         self._sessions.clear(resp)

@@ -91,3 +91,41 @@ def test_prune_keeps_rotated_refresh_tokens_until_they_expire(services, clock, m
         (app_id, user["id"], user["tenant_id"], now - 5 * 86400, now + 86400, now - 4 * 86400))
     prune(database, clock.now())
     assert database.execute_sql("SELECT COUNT(*) FROM refresh_token").fetchone()[0] == 1
+
+
+def events(database):
+    return [row[0] for row in database.execute_sql("SELECT event FROM audit_event ORDER BY id").fetchall()]
+
+
+def test_sign_in_success_and_failure_are_audited_without_the_password(http, services, make_tenant, make_user):
+    from tests.helpers import EMAIL, LOGIN_PATH, PASSWORD, sign_in
+    make_tenant()
+    make_user()
+    form = http.get(LOGIN_PATH).forms[0]
+    form["email"] = EMAIL
+    form = form.submit().forms[0]
+    form["password"] = "a wrong password"
+    form.submit()
+    sign_in(http)
+    assert events(services.database) == ["signin.failure", "signin.success"]
+    everything = json.dumps(services.database.execute_sql("SELECT * FROM audit_event").fetchall())
+    assert PASSWORD not in everything and "a wrong password" not in everything
+
+
+def test_refresh_reuse_device_decisions_and_logout_are_audited(http, services, make_tenant, make_user, make_client):
+    from tests.helpers import (LOGOUT_PATH, decide_device, device_client, refresh, sign_in_tokens, start_device,
+                               web_client)
+    make_tenant()
+    make_user()
+    client = web_client(make_client)
+    tokens = sign_in_tokens(http, client, scope="openid")
+    refresh(http, client, tokens["refresh_token"])
+    refresh(http, client, tokens["refresh_token"], status=400)
+    tv = device_client(make_client)
+    for action in ("approve", "deny"):
+        decide_device(http, start_device(http, tv).json["user_code"], action)
+    http.get(LOGOUT_PATH).forms[0].submit()
+    assert {"refresh_token.reuse_detected", "device.approved", "device.denied", "logout"} <= set(
+        events(services.database))
+    everything = json.dumps(services.database.execute_sql("SELECT * FROM audit_event").fetchall())
+    assert tokens["refresh_token"] not in everything and tokens["access_token"] not in everything

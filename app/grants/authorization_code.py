@@ -62,6 +62,7 @@ class AuthorizationCodeGrant:
     def _replayed(self, code_id, now):
         """RFC 6749 §4.1.2: a second use revokes every token issued from the code."""
         refresh_tokens.revoke_issued_from_code(self._database, code_id, now)
+        self._services.audit.record("authorization_code.reuse_detected", code_id=code_id)
         raise InvalidGrant("The authorization code has already been used")
 
     @staticmethod

@@ -48,6 +48,8 @@ class RefreshTokenGrant:
     def _reused(self, token, now):
         """A rotated-out token came back: someone else may hold the family, so all of it dies."""
         refresh_tokens.revoke_family(self._database, token.family_id, now)
+        self._services.audit.record("refresh_token.reuse_detected", user_id=token.user_id, tenant_id=token.tenant_id,
+                                    family=token.family_id)
         raise InvalidGrant("The refresh token has already been used")
 
     def _live_session_sid(self, token, now):

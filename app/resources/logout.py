@@ -1,5 +1,6 @@
 """GET and POST /api/v1/platform/oauth/logout (OpenID RP-Initiated Logout 1.0)."""
 
+from app.clientip import client_ip
 from app.params import form_params, query_params
 
 
@@ -30,7 +31,7 @@ class LogoutResource:
                 application=client.name if client else None, client_id=client.client_id if client else "",
                 post_logout_redirect_uri=params.get("post_logout_redirect_uri") if request.redirect_to else "",
                 state=params.get("state", ""))
-        self._logout.end(resp, request.session)
+        self._logout.end(resp, request.session, request.client, client_ip(req, self._config.trusted_proxies))
         if request.redirect_to:
             resp.status = 303
             resp.location = request.redirect_to
