@@ -10,13 +10,15 @@ import json
 import threading
 
 import jwt
-from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric import rsa
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import padding, rsa
 from jwt.algorithms import RSAAlgorithm
 
 from app.db import exclusive
 
 ALGORITHM = "RS256"
+_PKCS1V15 = padding.PKCS1v15()
+_SHA256 = hashes.SHA256()
 
 
 class KeyConfigurationError(Exception):
@@ -115,6 +117,7 @@ class KeyRing:
         self._active_kid = None
         self._published = []        # public JWKs to publish
         self._jwks_body = b'{"keys":[]}'
+        self._encoded_headers = {}  # (kid, typ) -> base64url of the JOSE header
 
     def _refresh(self, force=False):
         now = self._clock.now()
@@ -165,8 +168,16 @@ class KeyRing:
         return self._jwks_body
 
     def sign(self, claims, typ="JWT"):
+        """A compact RS256 JWS (RFC 7515 §7.1): the same bytes PyJWT would produce, without its generic path."""
         kid, key = self._active_private_key()
-        return jwt.encode(claims, key, algorithm=ALGORITHM, headers={"kid": kid, "typ": typ})
+        header = self._encoded_headers.get((kid, typ))
+        if header is None:
+            header = self._encoded_headers[(kid, typ)] = _b64url(json.dumps(
+                {"alg": ALGORITHM, "kid": kid, "typ": typ}, separators=(",", ":")).encode("utf-8")).encode("ascii")
+        payload = _b64url(json.dumps(claims, separators=(",", ":")).encode("utf-8")).encode("ascii")
+        signing_input = header + b"." + payload
+        signature = key.sign(signing_input, _PKCS1V15, _SHA256)
+        return (signing_input + b"." + _b64url(signature).encode("ascii")).decode("ascii")
 
     def public_key(self, kid):
         """The public key for a kid, retired ones included; None when unknown."""

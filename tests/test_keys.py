@@ -84,3 +84,21 @@ def test_private_keys_are_encrypted_at_rest_when_a_key_encryption_key_is_set(dat
 def test_without_a_key_encryption_key_keys_are_plain_pkcs8(clean_database):
     (pem,) = [row[0] for row in clean_database.execute_sql("SELECT private_key FROM signing_key").fetchall()]
     assert pem.startswith("-----BEGIN PRIVATE KEY-----")
+
+
+def test_the_lean_signing_path_produces_standard_jwts(services, http):
+    """Byte for byte what PyJWT makes with the same key, header and claims, and verifiable with the JWKS."""
+    from cryptography.hazmat.primitives.serialization import load_pem_private_key
+    claims = {"iss": services.config.issuer, "sub": "x", "aud": "y", "iat": 1, "exp": 2, "scope": "a b",
+              "tenant_id": "7", "name": "Zoë \u2603"}
+    token = services.keyring.sign(claims, typ="at+jwt")
+    header = jwt.get_unverified_header(token)
+    (pem,) = services.database.execute_sql("SELECT private_key FROM signing_key WHERE status = 'active'").fetchone()
+    key = load_pem_private_key(pem.encode(), password=None)
+    reference = jwt.encode(claims, key, algorithm="RS256", headers={"kid": header["kid"], "typ": "at+jwt"})
+    assert token.split(".")[1] == reference.split(".")[1]   # same payload bytes
+    assert jwt.get_unverified_header(reference) == header
+    assert "=" not in token
+    published = {k["kid"]: k for k in http.get(JWKS_PATH).json["keys"]}
+    assert jwt.decode(token, jwt.PyJWK(published[header["kid"]]).key, algorithms=["RS256"], audience="y",
+                      options={"verify_exp": False}) == claims
