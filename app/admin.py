@@ -7,6 +7,7 @@ from urllib.parse import urlsplit
 import peewee
 
 from app import opaque
+from app.db import write_transaction
 from app.grants import CONFIDENTIAL_ONLY, KNOWN_GRANT_TYPES
 from app.models import Application, Tenant, User
 from app.passwords import hash_password
@@ -65,7 +66,7 @@ def create_tenant(database, clock, *, slug, name):
     if not (name or "").strip():
         raise AdminError("the tenant name must not be empty")
     try:
-        with database.atomic():
+        with write_transaction(database):
             tenant = Tenant.create(slug=slug, name=name.strip(), status="active", created_at=_now(clock))
     except peewee.IntegrityError:
         raise AdminError(f"a tenant with slug '{slug}' already exists") from None
@@ -79,11 +80,11 @@ def create_user(database, clock, *, tenant, email, name, password, given_name=""
         raise AdminError(f"invalid email address '{email}'")
     if not password:
         raise AdminError("the password must not be empty")
-    with database.atomic():
+    with write_transaction(database):
         tenant_row = _find_tenant(tenant)
         now = _now(clock)
         try:
-            with database.atomic():
+            with write_transaction(database):
                 user = User.create(tenant=tenant_row, email=email, password_hash=hash_password(password),
                                    name=(name or "").strip(), given_name=given_name or "",
                                    family_name=family_name or "", email_verified=bool(email_verified),
@@ -137,7 +138,7 @@ def create_client(database, clock, *, name, audience, grants, redirect_uris=(), 
         if ttl is not None and ttl <= 0:
             raise AdminError("token lifetimes must be positive")
     client_secret = None if public else opaque.new_secret()
-    with database.atomic():
+    with write_transaction(database):
         tenant_row = _find_tenant(tenant) if tenant else None
         app = Application.create(
             client_id=secrets.token_urlsafe(18), client_secret_hash=opaque.digest(client_secret) if client_secret

@@ -62,6 +62,16 @@ def exclusive(database):
             yield
 
 
+def write_transaction(database):
+    """A transaction that will write: on SQLite it takes the write lock at BEGIN (IMMEDIATE).
+
+    A deferred SQLite transaction that reads first and writes later can fail at once with
+    "database is locked" when another worker writes in between; taking the lock up front makes
+    it wait (busy_timeout) instead.
+    """
+    return database.atomic("IMMEDIATE") if dialect(database) == "sqlite" else database.atomic()
+
+
 def enable_wal(database, attempts=200):
     """Put a SQLite database in WAL mode, waiting while another process holds a lock."""
     if dialect(database) != "sqlite":

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 import peewee
 
 from app import opaque
+from app.db import write_transaction
 from app.errors import InvalidScope, NotFound, UnauthorizedClient
 from app.ratelimit import UNKNOWN_USER_CODE_PER_IP
 from app.scopes import describe, parse_scope, require_subset
@@ -71,7 +72,7 @@ class DeviceAuthorizations:
         for _ in range(10):
             user_code = "".join(secrets.choice(USER_CODE_ALPHABET) for _ in range(USER_CODE_LENGTH))
             try:
-                with self._database.atomic():
+                with write_transaction(self._database):
                     self._database.execute_sql(
                         "INSERT INTO device_authorization (device_code_hash, user_code_hash, application_id, scope,"
                         f" status, poll_interval, created_at, expires_at) VALUES ({p}, {p}, {p}, {p}, 'pending',"

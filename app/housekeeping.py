@@ -1,5 +1,7 @@
 """`db prune`: delete what has expired, so tables do not grow without bound."""
 
+from app.db import write_transaction
+
 # Expired rows stay this long after expiry (useful when investigating an incident).
 GRACE_SECONDS = 86400
 
@@ -16,7 +18,7 @@ def prune(database, now, audit_days=365):
         if name:
             counts[name] = counts.get(name, 0) + max(cursor.rowcount, 0)
 
-    with database.atomic():
+    with write_transaction(database):
         # Rotated tokens are kept until they expire: a rotated token coming back must still be
         # recognised, so its family can be revoked.
         run("refresh_token", f"DELETE FROM refresh_token WHERE expires_at < {p} OR revoked_at < {p}", (old, old))

@@ -12,6 +12,7 @@ from datetime import datetime, timezone
 
 from app import opaque
 from app import refresh_tokens
+from app.db import write_transaction
 from app.errors import PageError
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
@@ -104,7 +105,7 @@ class Sessions:
         """End a session and revoke the refresh tokens bound to it (offline ones survive)."""
         now = int(self._clock.now())
         p = self._database.param
-        with self._database.atomic():
+        with write_transaction(self._database):
             self._database.execute_sql(
                 f"UPDATE sso_session SET ended_at = {p} WHERE id = {p} AND ended_at IS NULL", (now, session.id))
             refresh_tokens.revoke_session_bound(self._database, session.id, now)

@@ -5,6 +5,7 @@ import hashlib
 import hmac
 
 from app import opaque, refresh_tokens
+from app.db import write_transaction
 from app.errors import InvalidGrant, InvalidRequest
 from app.grants.user_tokens import issue_user_tokens
 from app.users import find_user
@@ -50,7 +51,7 @@ class AuthorizationCodeGrant:
         if session_id is not None:
             found = database.execute_sql(f"SELECT sid FROM sso_session WHERE id = {p}", (session_id,)).fetchone()
             sid = found[0] if found else None
-        with database.atomic():
+        with write_transaction(database):
             # Single use: only the request that flips used_at gets tokens.
             cursor = database.execute_sql(
                 f"UPDATE authorization_code SET used_at = {p} WHERE id = {p} AND used_at IS NULL", (now, code_id))

@@ -1,6 +1,7 @@
 """device_code grant (RFC 8628 §3.4-3.5): polling until the person decides; tokens are issued once."""
 
 from app import opaque
+from app.db import write_transaction
 from app.device import DEVICE_GRANT
 from app.errors import AccessDenied, AuthorizationPending, ExpiredToken, InvalidGrant, InvalidRequest, SlowDown
 from app.grants.user_tokens import issue_user_tokens
@@ -43,7 +44,7 @@ class DeviceCodeGrant:
         user = find_user(database, user_id)
         if user is None or not user.is_active or user.tenant_id != tenant_id:
             raise InvalidGrant("The user or their tenant is no longer active")
-        with database.atomic():
+        with write_transaction(database):
             cursor = database.execute_sql(
                 f"UPDATE device_authorization SET status = 'redeemed', redeemed_at = {p}"
                 f" WHERE id = {p} AND status = 'approved'", (int(now), device_id))
