@@ -142,3 +142,46 @@ def test_a_device_client_and_a_person_complete_the_device_flow_against_gunicorn(
     time.sleep(started["interval"])
     tokens = requests.post(api + "/token", data=poll).json()
     assert tokens["token_type"] == "Bearer" and tokens["id_token"]
+
+
+def test_a_back_end_service_exchanges_a_users_token_for_a_downstream_api_against_gunicorn(server):
+    """RFC 8693: the API that received a user's token calls another API on that user's behalf."""
+    exchange = "urn:ietf:params:oauth:grant-type:token-exchange"
+    web_app = server.cli("client", "create", "--name", "Acme web", "--audience", "global", "--grant",
+                         "authorization_code", "--grant", exchange, "--redirect-uri", REDIRECT_URI,
+                         "--scope", "openid profile reports.read")
+    backend = server.cli("client", "create", "--name", "Reports back-end", "--audience", "global", "--grant",
+                         exchange, "--scope", "reports.read")
+    ledger = server.cli("client", "create", "--name", "Ledger API", "--audience", "global", "--grant",
+                        "client_credentials")
+    metadata = requests.get(server.url + "/api/v1/platform/oauth/.well-known/openid-configuration").json()
+    web = OAuth2Session(web_app["client_id"], web_app["client_secret"], scope="openid reports.read",
+                        redirect_uri=REDIRECT_URI)
+    url, _ = web.create_authorization_url(metadata["authorization_endpoint"])
+    browser = requests.Session()
+    login_page = follow_until(browser, server.url, browser.get(url, allow_redirects=False), REDIRECT_URI)
+    password_page = submit_first_form(browser, server.url, login_page, email="ada@example.com")
+    signed_in = submit_first_form(browser, server.url, password_page, password="analytical engine")
+    user_token = web.fetch_token(metadata["token_endpoint"],
+                                 authorization_response=follow_until(browser, server.url, signed_in, REDIRECT_URI))
+
+    def trade(client, token, audience, scope):
+        return requests.post(metadata["token_endpoint"], auth=(client["client_id"], client["client_secret"]), data={
+            "grant_type": exchange, "subject_token": token, "audience": audience, "scope": scope,
+            "subject_token_type": "urn:ietf:params:oauth:token-type:access_token"})
+
+    # The back-end may not trade a token that was issued to the web app and never named it.
+    assert trade(backend, user_token["access_token"], ledger["client_id"], "reports.read").status_code == 400
+
+    # The web app calls the back-end with a token for it; the back-end calls the ledger on the user's behalf.
+    for_backend = trade(web_app, user_token["access_token"], backend["client_id"], "reports.read").json()
+    for_ledger = trade(backend, for_backend["access_token"], ledger["client_id"], "reports.read").json()
+    assert for_ledger["issued_token_type"] == "urn:ietf:params:oauth:token-type:access_token"
+    keys = JsonWebKey.import_key_set(requests.get(metadata["jwks_uri"]).json())
+    claims = jwt.decode(for_ledger["access_token"], keys, claims_options={
+        "aud": {"essential": True, "value": ledger["client_id"]}})
+    claims.validate()
+    original = jwt.decode(user_token["access_token"], keys)
+    assert claims["sub"] == original["sub"] and claims["tenant_id"] == original["tenant_id"]
+    assert claims["act"] == {"sub": backend["client_id"], "act": {"sub": web_app["client_id"]}}
+    assert claims["scope"] == "reports.read"
