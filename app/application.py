@@ -21,12 +21,13 @@ from app.ratelimit import Throttle
 from app.resources.authorize import AuthorizeContinueResource, AuthorizeResource
 from app.resources.device import DeviceAuthorizeResource, DeviceVerifyResource
 from app.resources.device_page import DevicePageResource
-from app.resources.discovery import DiscoveryResource, discovery_document
+from app.resources.discovery import discovery_document
+from app.resources.document import JsonDocumentResource
 from app.resources.health import HealthResource
 from app.resources.jwks import JwksResource
 from app.resources.login import LoginResource, LoginTenantResource
 from app.resources.logout import LogoutResource
-from app.resources.openapi import OpenApiResource, openapi_document
+from app.resources.openapi import openapi_document
 from app.resources.token import TokenResource
 from app.resources.userinfo import UserinfoResource
 from app.sessions import Sessions
@@ -112,8 +113,8 @@ def create_app(config, *, clock=None, database=None, prepare=True):
     errorhandling.install(app)
 
     app.add_route(API_PREFIX + "/.well-known/jwks.json", JwksResource(services.keyring))
-    app.add_route(API_PREFIX + "/openapi.json", OpenApiResource(openapi_document(config)))
-    discovery = DiscoveryResource(discovery_document(config, grants.keys()))
+    app.add_route(API_PREFIX + "/openapi.json", JsonDocumentResource(openapi_document(config)))
+    discovery = JsonDocumentResource(discovery_document(config, grants.keys()))
     app.add_route(ISSUER_PATH + "/.well-known/openid-configuration", discovery)
     app.add_route("/.well-known/oauth-authorization-server" + ISSUER_PATH, discovery)
     app.add_route(ISSUER_PATH + "/authorize", AuthorizeResource(authorizer, sessions, database, config))

@@ -1,9 +1,5 @@
 """GET /api/v1/platform/oauth/.well-known/openid-configuration (OIDC Discovery 1.0, RFC 8414)."""
 
-import json
-
-import falcon
-
 from app.authorization import PROMPTS
 from app.keys import ALGORITHM
 from app.scopes import USER_SCOPES
@@ -41,13 +37,3 @@ def discovery_document(config, grant_types):
         "frontchannel_logout_supported": False,
         "backchannel_logout_supported": False,
     }
-
-
-class DiscoveryResource:
-    def __init__(self, document):
-        self._body = json.dumps(document, indent=2).encode("utf-8")
-
-    def on_get(self, req, resp):
-        resp.content_type = falcon.MEDIA_JSON
-        resp.data = self._body
-        resp.set_header("Cache-Control", "public, max-age=300")

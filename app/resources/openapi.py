@@ -5,10 +5,6 @@ the published reference (spec/platform-oauth-api.md); the responses are the ones
 really sends, so a client (or a fuzzer) can rely on every status and media type listed here.
 """
 
-import json
-
-import falcon
-
 from app.config import API_PREFIX, ISSUER_PATH
 
 TAG = "Platform OAuth"
@@ -354,13 +350,3 @@ def openapi_document(config):
         "paths": _paths(),
         "components": {"schemas": _schemas()},
     }
-
-
-class OpenApiResource:
-    def __init__(self, document):
-        self._body = json.dumps(document, indent=2).encode("utf-8")
-
-    def on_get(self, req, resp):
-        resp.content_type = falcon.MEDIA_JSON
-        resp.data = self._body
-        resp.set_header("Cache-Control", "public, max-age=300")
