@@ -179,6 +179,20 @@ HOT_STATEMENTS = [
      (NOW, 999)),
 ]
 
+# app/housekeeping.py prune: not a request path, but it runs against the biggest tables.
+PRUNE_STATEMENTS = [
+    ("prune refresh expired", "DELETE FROM refresh_token WHERE expires_at < ?", (NOW,)),
+    ("prune refresh revoked", "DELETE FROM refresh_token WHERE revoked_at < ?", (NOW,)),
+    ("prune code links", "UPDATE refresh_token SET authorization_code_id = NULL WHERE authorization_code_id IN"
+     " (SELECT id FROM authorization_code WHERE expires_at < ?)", (NOW,)),
+    ("prune device links", "UPDATE refresh_token SET device_authorization_id = NULL WHERE device_authorization_id IN"
+     " (SELECT id FROM device_authorization WHERE expires_at < ?)", (NOW,)),
+    ("prune session links", "UPDATE authorization_code SET session_id = NULL WHERE session_id IN"
+     " (SELECT id FROM sso_session WHERE expires_at < ? OR ended_at < ?)", (NOW, NOW)),
+    ("prune device session links", "UPDATE device_authorization SET session_id = NULL WHERE session_id IN"
+     " (SELECT id FROM sso_session WHERE expires_at < ? OR ended_at < ?)", (NOW, NOW)),
+]
+
 # app/keys.py KeyRing._refresh: every key, at most every 5 s per worker (see the module docstring).
 KEY_RING_REFRESH = "SELECT kid, status, publish_until, public_jwk FROM signing_key ORDER BY id"
 
@@ -214,6 +228,12 @@ if not os.environ.get("OAUTH_TEST_DATABASE_URL"):
         # An INSERT reads nothing; its ON CONFLICT target is a UNIQUE constraint, hence an index.
         assert steps or sql.startswith("INSERT"), f"{name}: EXPLAIN QUERY PLAN returned no steps"
         assert not full_scans(steps), f"{name} scans a whole table:\n  " + "\n  ".join(steps)
+
+    @pytest.mark.parametrize("name, sql, params", PRUNE_STATEMENTS, ids=[s[0] for s in PRUNE_STATEMENTS])
+    def test_prune_touches_the_big_tables_through_indexes(admin_database, name, sql, params):
+        """The small tables (sessions, codes) may be scanned; refresh tokens never are."""
+        scanned = [_SCAN.match(step).group(1) for step in full_scans(plan_of(admin_database, sql, params))]
+        assert "refresh_token" not in scanned, (name, scanned)
 
     def test_the_key_ring_refresh_reads_only_the_signing_key_table(admin_database):
         steps = plan_of(admin_database, KEY_RING_REFRESH, ())

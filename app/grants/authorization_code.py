@@ -5,7 +5,6 @@ import hashlib
 import hmac
 
 from app import opaque, refresh_tokens
-from app.db import write_transaction
 from app.errors import InvalidGrant, InvalidRequest
 from app.grants.user_tokens import issue_user_tokens
 from app.users import find_user
@@ -51,14 +50,18 @@ class AuthorizationCodeGrant:
         if session_id is not None:
             found = database.execute_sql(f"SELECT sid FROM sso_session WHERE id = {p}", (session_id,)).fetchone()
             sid = found[0] if found else None
-        with write_transaction(database):
-            # Single use: only the request that flips used_at gets tokens.
-            cursor = database.execute_sql(
-                f"UPDATE authorization_code SET used_at = {p} WHERE id = {p} AND used_at IS NULL", (now, code_id))
-            if cursor.rowcount == 1:
-                return issue_user_tokens(self._services, client, user, scope=scope, auth_time=auth_time,
-                                         session_id=session_id, sid=sid, nonce=nonce, authorization_code_id=code_id)
-        self._replayed(code_id, now)
+
+        def consume():
+            """Single use: only the request that flips used_at gets tokens."""
+            return database.execute_sql(f"UPDATE authorization_code SET used_at = {p} WHERE id = {p}"
+                                        " AND used_at IS NULL", (now, code_id)).rowcount == 1
+
+        response = issue_user_tokens(self._services, client, user, consume=consume, scope=scope,
+                                     auth_time=auth_time, session_id=session_id, sid=sid, nonce=nonce,
+                                     authorization_code_id=code_id)
+        if response is None:
+            self._replayed(code_id, now)
+        return response
 
     def _replayed(self, code_id, now):
         """RFC 6749 §4.1.2: a second use revokes every token issued from the code."""

@@ -1,7 +1,6 @@
 """device_code grant (RFC 8628 §3.4-3.5): polling until the person decides; tokens are issued once."""
 
 from app import opaque
-from app.db import write_transaction
 from app.device import DEVICE_GRANT
 from app.errors import AccessDenied, AuthorizationPending, ExpiredToken, InvalidGrant, InvalidRequest, SlowDown
 from app.grants.user_tokens import issue_user_tokens
@@ -44,15 +43,18 @@ class DeviceCodeGrant:
         user = find_user(database, user_id)
         if user is None or not user.is_active or user.tenant_id != tenant_id:
             raise InvalidGrant("The user or their tenant is no longer active")
-        with write_transaction(database):
-            cursor = database.execute_sql(
-                f"UPDATE device_authorization SET status = 'redeemed', redeemed_at = {p}"
-                f" WHERE id = {p} AND status = 'approved'", (int(now), device_id))
-            if cursor.rowcount == 1:
-                # Bound to the session that approved: without offline_access, signing out there ends it.
-                return issue_user_tokens(self._services, client, user, scope=scope, auth_time=auth_time,
-                                         session_id=session_id, sid=sid, device_authorization_id=device_id)
-        raise InvalidGrant("The device code has already been used")
+
+        def consume():
+            """Tokens are issued once: only the request that flips approved to redeemed gets them."""
+            return database.execute_sql(f"UPDATE device_authorization SET status = 'redeemed', redeemed_at = {p}"
+                                        f" WHERE id = {p} AND status = 'approved'", (int(now), device_id)).rowcount == 1
+
+        # Bound to the session that approved: without offline_access, signing out there ends it.
+        response = issue_user_tokens(self._services, client, user, consume=consume, scope=scope, auth_time=auth_time,
+                                     session_id=session_id, sid=sid, device_authorization_id=device_id)
+        if response is None:
+            raise InvalidGrant("The device code has already been used")
+        return response
 
     def _check_pace(self, device_id, interval, now):
         """§3.5: polling faster than the interval is slow_down, and the interval grows by 5 s for good."""

@@ -1,7 +1,6 @@
 """refresh_token grant (RFC 6749 §6): rotation on every use, reuse revokes the family (RFC 9700 §4.14)."""
 
 from app import refresh_tokens
-from app.db import write_transaction
 from app.errors import InvalidGrant, InvalidRequest
 from app.grants.user_tokens import issue_user_tokens
 from app.scopes import parse_scope, require_subset
@@ -38,13 +37,13 @@ class RefreshTokenGrant:
         user = find_user(database, token.user_id)
         if user is None or not user.is_active or user.tenant_id != token.tenant_id:
             raise InvalidGrant("The user or their tenant is no longer active")
-        with write_transaction(database):
-            if refresh_tokens.mark_rotated(database, token.id, now):
-                return issue_user_tokens(self._services, client, user, scope=scope, auth_time=token.auth_time,
-                                         session_id=token.session_id, sid=sid, family_id=token.family_id,
-                                         authorization_code_id=token.authorization_code_id,
-                                         refresh_scope=token.scope)
-        self._reused(token, now)
+        response = issue_user_tokens(
+            self._services, client, user, consume=lambda: refresh_tokens.mark_rotated(database, token.id, now),
+            scope=scope, auth_time=token.auth_time, session_id=token.session_id, sid=sid,
+            family_id=token.family_id, authorization_code_id=token.authorization_code_id, refresh_scope=token.scope)
+        if response is None:
+            self._reused(token, now)
+        return response
 
     def _reused(self, token, now):
         """A rotated-out token came back: someone else may hold the family, so all of it dies."""

@@ -1,29 +1,35 @@
 """The token response for a signed-in user, shared by the grants that act for a user."""
 
 from app import refresh_tokens
+from app.db import write_transaction
 
 
-def issue_user_tokens(services, client, user, *, scope, auth_time, session_id=None, sid=None, nonce=None,
+def issue_user_tokens(services, client, user, *, consume, scope, auth_time, session_id=None, sid=None, nonce=None,
                       family_id=None, authorization_code_id=None, device_authorization_id=None,
                       refresh_scope=None):
-    """Access token, ID token with openid, refresh token when the client holds that grant.
+    """Access token, ID token with openid, refresh token when the client holds that grant; None if consume lost.
 
+    consume() is the grant's atomic single-use step (a conditional UPDATE returning True when this
+    request won). It runs in one write transaction with the new refresh token's insert; the RSA
+    signatures are made before, so the database's write lock is never held while signing.
     Without offline_access the refresh token is bound to the SSO session and dies with it.
     """
-    tokens, now = services.tokens, services.clock.now()
-    scopes = scope.split()
+    tokens = services.tokens
     access_token, expires_in = tokens.access_token(client=client, subject=str(user.id), scope=scope,
                                                    tenant_id=user.tenant_id)
     response = {"access_token": access_token, "token_type": "Bearer", "expires_in": expires_in, "scope": scope}
-    if "openid" in scopes:
+    if "openid" in scope.split():
         response["id_token"] = tokens.id_token(client=client, subject=str(user.id), tenant_id=user.tenant_id,
                                                auth_time=auth_time, access_token=access_token, nonce=nonce, sid=sid)
-    if "refresh_token" in client.grant_types:
-        stored_scope = refresh_scope or scope
-        offline = "offline_access" in stored_scope.split()
-        response["refresh_token"] = refresh_tokens.create(
-            services.database, now=now, ttl=tokens.refresh_token_ttl(client), application_id=client.id,
-            user_id=user.id, tenant_id=user.tenant_id, session_id=session_id, scope=stored_scope, offline=offline,
-            auth_time=auth_time, family_id=family_id, authorization_code_id=authorization_code_id,
-            device_authorization_id=device_authorization_id)
+    with write_transaction(services.database):
+        if not consume():
+            return None
+        if "refresh_token" in client.grant_types:
+            stored_scope = refresh_scope or scope
+            response["refresh_token"] = refresh_tokens.create(
+                services.database, now=services.clock.now(), ttl=tokens.refresh_token_ttl(client),
+                application_id=client.id, user_id=user.id, tenant_id=user.tenant_id, session_id=session_id,
+                scope=stored_scope, offline="offline_access" in stored_scope.split(), auth_time=auth_time,
+                family_id=family_id, authorization_code_id=authorization_code_id,
+                device_authorization_id=device_authorization_id)
     return response

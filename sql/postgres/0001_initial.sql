@@ -109,6 +109,7 @@ CREATE TABLE authorization_code (
     used_at BIGINT
 );
 CREATE INDEX authorization_code_expires ON authorization_code (expires_at);
+CREATE INDEX authorization_code_session ON authorization_code (session_id);
 
 CREATE TABLE device_authorization (
     id BIGSERIAL PRIMARY KEY,
@@ -129,6 +130,7 @@ CREATE TABLE device_authorization (
     redeemed_at BIGINT
 );
 CREATE INDEX device_authorization_expires ON device_authorization (expires_at);
+CREATE INDEX device_authorization_session ON device_authorization (session_id);
 
 CREATE TABLE refresh_token (
     id BIGSERIAL PRIMARY KEY,
@@ -152,6 +154,9 @@ CREATE INDEX refresh_token_family ON refresh_token (family_id);
 CREATE INDEX refresh_token_session ON refresh_token (session_id);
 CREATE INDEX refresh_token_code ON refresh_token (authorization_code_id);
 CREATE INDEX refresh_token_expires ON refresh_token (expires_at);
+-- For db prune: foreign-key checks and the revoked-token sweep must not scan a large table.
+CREATE INDEX refresh_token_device ON refresh_token (device_authorization_id);
+CREATE INDEX refresh_token_revoked ON refresh_token (revoked_at);
 
 CREATE TABLE signing_key (
     id BIGSERIAL PRIMARY KEY,
