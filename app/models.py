@@ -61,10 +61,6 @@ class Application(BaseModel):
     status = pw.TextField(default="active")
     created_at = pw.BigIntegerField()
 
-    @property
-    def is_public(self):
-        return self.token_endpoint_auth_method == "none"
-
 
 class SsoSession(BaseModel):
     session_hash = pw.TextField(unique=True)
