@@ -115,7 +115,6 @@ class KeyRing:
         self._public = {}           # kid -> public key object (every key we know)
         self._private = {}          # kid -> private key object (loaded on demand, kept)
         self._active_kid = None
-        self._published = []        # public JWKs to publish
         self._jwks_body = b'{"keys":[]}'
         self._encoded_headers = {}  # (kid, typ) -> base64url of the JOSE header
 
@@ -143,7 +142,6 @@ class KeyRing:
                     published.append(jwk)
             # Newest first: a JWKS consumer trying keys in order finds the signing key at once.
             published.reverse()
-            self._published = published
             self._jwks_body = json.dumps({"keys": published}).encode("utf-8")
             self._fingerprint = fingerprint
 
