@@ -126,6 +126,35 @@ def make_client(services):
 
 
 @pytest.fixture
+def user(make_tenant, make_user):
+    """Ada in the Acme tenant (tests/helpers.py EMAIL / PASSWORD)."""
+    make_tenant()
+    return make_user()
+
+
+@pytest.fixture
+def client(make_client):
+    """A public GLOBAL client of the browser flow (PKCE), with refresh tokens and the user scopes."""
+    from tests.helpers import web_client
+    return web_client(make_client)
+
+
+@pytest.fixture
+def tv(make_client):
+    """A public GLOBAL device-flow client with refresh tokens."""
+    from tests.helpers import device_client
+    return device_client(make_client)
+
+
+@pytest.fixture
+def signed_in(http, user):
+    """The test browser `http` signed in as `user` through the login pages."""
+    from tests.helpers import sign_in
+    assert sign_in(http).status_int == 200
+    return user
+
+
+@pytest.fixture
 def service_client(make_client):
     """A confidential GLOBAL client holding client_credentials with two API scopes."""
     return make_client(name="Billing Service", scopes=["api.read", "api.write"])

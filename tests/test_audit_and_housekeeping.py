@@ -49,13 +49,16 @@ def test_the_client_address_believes_x_forwarded_for_only_from_trusted_proxies(
     assert audit_rows(services.database, "token.issued")[-1][3] == expected
 
 
-def test_prune_deletes_expired_rows_and_keeps_live_ones(services, clock, make_tenant, make_user, make_client):
+@pytest.fixture
+def app_id(services, client):
+    """The database id of the browser-flow client."""
+    p = services.database.param
+    return services.database.execute_sql(f"SELECT id FROM application WHERE client_id = {p}",
+                                         (client["client_id"],)).fetchone()[0]
+
+
+def test_prune_deletes_expired_rows_and_keeps_live_ones(services, clock, user, app_id):
     database, p = services.database, services.database.param
-    make_tenant()
-    user = make_user()
-    client = make_client(grants=["authorization_code", "refresh_token"], redirect_uris=["https://a.example/cb"])
-    (app_id,) = database.execute_sql(f"SELECT id FROM application WHERE client_id = {p}",
-                                     (client["client_id"],)).fetchone()
     now = int(clock.now())
     for name, expires in (("old", now - 3 * 86400), ("live", now + 3600)):
         database.execute_sql(
@@ -76,14 +79,9 @@ def test_prune_deletes_expired_rows_and_keeps_live_ones(services, clock, make_te
         assert [r[0] for r in database.execute_sql(f"SELECT {column} FROM {table}").fetchall()] == ["live"]
 
 
-def test_prune_keeps_rotated_refresh_tokens_until_they_expire(services, clock, make_tenant, make_user, make_client):
+def test_prune_keeps_rotated_refresh_tokens_until_they_expire(services, clock, user, app_id):
     """A rotated token coming back must still be recognised so its family can be revoked."""
     database, p = services.database, services.database.param
-    make_tenant()
-    user = make_user()
-    client = make_client(grants=["authorization_code", "refresh_token"], redirect_uris=["https://a.example/cb"])
-    (app_id,) = database.execute_sql(f"SELECT id FROM application WHERE client_id = {p}",
-                                     (client["client_id"],)).fetchone()
     now = int(clock.now())
     database.execute_sql(
         "INSERT INTO refresh_token (token_hash, family_id, application_id, user_id, tenant_id, scope, created_at,"
@@ -97,10 +95,8 @@ def events(database):
     return [row[0] for row in database.execute_sql("SELECT event FROM audit_event ORDER BY id").fetchall()]
 
 
-def test_sign_in_success_and_failure_are_audited_without_the_password(http, services, make_tenant, make_user):
+def test_sign_in_success_and_failure_are_audited_without_the_password(http, services, user):
     from tests.helpers import EMAIL, LOGIN_PATH, PASSWORD, sign_in
-    make_tenant()
-    make_user()
     form = http.get(LOGIN_PATH).forms[0]
     form["email"] = EMAIL
     form = form.submit().forms[0]
@@ -112,16 +108,11 @@ def test_sign_in_success_and_failure_are_audited_without_the_password(http, serv
     assert PASSWORD not in everything and "a wrong password" not in everything
 
 
-def test_refresh_reuse_device_decisions_and_logout_are_audited(http, services, make_tenant, make_user, make_client):
-    from tests.helpers import (LOGOUT_PATH, decide_device, device_client, refresh, sign_in_tokens, start_device,
-                               web_client)
-    make_tenant()
-    make_user()
-    client = web_client(make_client)
+def test_refresh_reuse_device_decisions_and_logout_are_audited(http, services, user, client, tv):
+    from tests.helpers import LOGOUT_PATH, decide_device, refresh, sign_in_tokens, start_device
     tokens = sign_in_tokens(http, client, scope="openid")
     refresh(http, client, tokens["refresh_token"])
     refresh(http, client, tokens["refresh_token"], status=400)
-    tv = device_client(make_client)
     for action in ("approve", "deny"):
         decide_device(http, start_device(http, tv).json["user_code"], action)
     http.get(LOGOUT_PATH).forms[0].submit()

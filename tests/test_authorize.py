@@ -12,17 +12,6 @@ REQUIRED = ("response_type", "client_id", "redirect_uri", "scope")
 
 
 @pytest.fixture
-def user(make_tenant, make_user):
-    make_tenant()
-    return make_user()
-
-
-@pytest.fixture
-def client(make_client):
-    return web_client(make_client)
-
-
-@pytest.fixture
 def confidential(make_client):
     return web_client(make_client, public=False, name="Confidential App")
 

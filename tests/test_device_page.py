@@ -12,23 +12,6 @@ STRICT_HEADERS = ("Content-Security-Policy", "X-Content-Type-Options", "Referrer
                   "X-Frame-Options")
 
 
-@pytest.fixture
-def tv(make_client):
-    return device_client(make_client)
-
-
-@pytest.fixture
-def ada(make_tenant, make_user):
-    make_tenant()
-    return make_user()
-
-
-@pytest.fixture
-def signed_in(http, ada):
-    assert sign_in(http).status_int == 200
-    return ada
-
-
 def confirm_page(http, user_code):
     return http.get(DEVICE_PAGE_PATH, {"user_code": user_code})
 
@@ -76,7 +59,7 @@ def test_the_login_detour_carries_the_code_as_typed_in_its_canonical_form(http, 
         f"{DEVICE_PAGE_PATH}?user_code={user_code}"]
 
 
-def test_after_signing_in_the_person_comes_back_to_the_same_code(http, tv, ada):
+def test_after_signing_in_the_person_comes_back_to_the_same_code(http, tv, user):
     user_code = start_device(http, tv).json["user_code"]
     login_page = confirm_page(http, user_code).follow()
     response = sign_in(http, page=login_page)

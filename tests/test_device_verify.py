@@ -2,27 +2,10 @@
 
 import pytest
 
-from tests.helpers import (DEVICE_PAGE_PATH, DEVICE_VERIFY_PATH, EMAIL, PASSWORD, decide_device, device_client,
+from tests.helpers import (DEVICE_PAGE_PATH, DEVICE_VERIFY_PATH, EMAIL, PASSWORD, decide_device,
                            poll_device, sign_in, start_device, verify_with_jwks)
 
 NEVER_ISSUED = "BCDF-GHJK"
-
-
-@pytest.fixture
-def tv(make_client):
-    return device_client(make_client)
-
-
-@pytest.fixture
-def ada(make_tenant, make_user):
-    make_tenant()
-    return make_user()
-
-
-@pytest.fixture
-def signed_in(http, ada):
-    assert sign_in(http).status_int == 200
-    return ada
 
 
 def verify_info(http, user_code, status=200):

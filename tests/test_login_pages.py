@@ -7,8 +7,7 @@ from app.application import create_app
 from app.config import Config
 from tests.helpers import (AUTHORIZE_PATH, CONTENT_SECURITY_POLICY, CSRF_COOKIE, EMAIL, LOGIN_PATH, LOGOUT_PATH,
                            PASSWORD, SESSION_COOKIE, USERINFO_PATH, authorize_params, bearer, exchange_code, get_code,
-                           pkce_pair, redirect_query, refresh, set_status, sign_in, sign_in_tokens, verify_with_jwks,
-                           web_client)
+                           pkce_pair, redirect_query, refresh, set_status, sign_in, sign_in_tokens, verify_with_jwks)
 
 WRONG_CREDENTIALS = "The email address or password is incorrect."
 SHARED = "sam@example.com"        # in acme and globex, same password: the chooser appears
@@ -34,11 +33,6 @@ def user(acme, make_user):
 def shared(acme, globex, make_user):
     """The same email and password in two tenants: {slug: user}."""
     return {slug: make_user(tenant=slug, email=SHARED, password=PASSWORD) for slug in ("acme", "globex")}
-
-
-@pytest.fixture
-def client(make_client):
-    return web_client(make_client)
 
 
 def email_step(http, email, next_path=None):
@@ -469,3 +463,21 @@ def test_next_survives_the_tenant_chooser(http, shared):
     response = form.submit()
     assert response.status_int == 303
     assert response.headers["Location"].endswith("/some/local/path")
+
+
+def test_a_password_hashed_with_old_parameters_is_rehashed_at_sign_in(http, user, services):
+    """DESIGN: Argon2id at OWASP parameters, rehashed on login when the parameters change."""
+    import os
+
+    from cryptography.hazmat.primitives.kdf.argon2 import Argon2id
+
+    from app.passwords import needs_rehash
+    old = Argon2id(salt=os.urandom(16), length=32, iterations=1, lanes=1, memory_cost=8 * 1024).derive_phc_encoded(
+        PASSWORD.encode())
+    p = services.database.param
+    services.database.execute_sql(f'UPDATE "user" SET password_hash = {p} WHERE id = {p}', (old, user["id"]))
+    assert needs_rehash(old)
+    assert sign_in(http).status_int == 200
+    (stored,) = services.database.execute_sql(f'SELECT password_hash FROM "user" WHERE id = {p}',
+                                              (user["id"],)).fetchone()
+    assert stored != old and stored.startswith("$argon2id$v=19$m=19456,t=2,p=1$") and not needs_rehash(stored)

@@ -14,17 +14,6 @@ from tests.helpers import (AUTHORIZE_PATH, CSRF_COOKIE, LOGOUT_PATH, POST_LOGOUT
 
 
 @pytest.fixture
-def user(make_tenant, make_user):
-    make_tenant()
-    return make_user()
-
-
-@pytest.fixture
-def client(make_client):
-    return web_client(make_client)
-
-
-@pytest.fixture
 def signed_in(http, client, user):
     """The browser `http` is signed in; the client's tokens for that session."""
     return sign_in_tokens(http, client)

@@ -19,11 +19,6 @@ def user(tenant, make_user):
     return make_user()
 
 
-@pytest.fixture
-def client(make_client):
-    return web_client(make_client)
-
-
 def error_of(response):
     return response.json["error"]
 
