@@ -118,5 +118,7 @@ def test_refresh_reuse_device_decisions_and_logout_are_audited(http, services, u
     http.get(LOGOUT_PATH).forms[0].submit()
     assert {"refresh_token.reuse_detected", "device.approved", "device.denied", "logout"} <= set(
         events(services.database))
+    issued = audit_rows(services.database, "token.issued")
+    assert issued and {(row[1], row[2]) for row in issued} == {(user["id"], user["tenant_id"])}
     everything = json.dumps(services.database.execute_sql("SELECT * FROM audit_event").fetchall())
     assert tokens["refresh_token"] not in everything and tokens["access_token"] not in everything

@@ -1,6 +1,7 @@
 """client_credentials grant (RFC 6749 §4.4): a confidential client acting for itself."""
 
 from app.errors import InvalidScope, UnauthorizedClient
+from app.grants.result import Issued
 from app.scopes import USER_SCOPES, parse_scope, require_subset
 
 
@@ -28,4 +29,4 @@ class ClientCredentialsGrant:
         response = {"access_token": token, "token_type": "Bearer", "expires_in": expires_in}
         if scope:
             response["scope"] = scope
-        return response
+        return Issued(response)

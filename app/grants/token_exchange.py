@@ -4,6 +4,7 @@ import jwt
 
 from app.clients import find_client
 from app.errors import InvalidRequest, InvalidScope, InvalidTarget, UnauthorizedClient
+from app.grants.result import Issued
 from app.scopes import parse_scope
 
 ACCESS_TOKEN_TYPE = "urn:ietf:params:oauth:token-type:access_token"
@@ -50,7 +51,9 @@ class TokenExchangeGrant:
                     "expires_in": expires_in}
         if scope:
             response["scope"] = scope
-        return response
+        # A user's token carries its tenant; a client's own token (client_credentials) does not.
+        user_id = int(claims["sub"]) if claims.get("tenant_id") is not None and str(claims["sub"]).isdigit() else None
+        return Issued(response, user_id, claims.get("tenant_id"))
 
     @staticmethod
     def _check_request(params):

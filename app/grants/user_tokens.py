@@ -2,6 +2,7 @@
 
 from app import refresh_tokens
 from app.db import write_transaction
+from app.grants.result import Issued
 
 
 def issue_user_tokens(services, client, user, *, consume, scope, auth_time, session_id=None, sid=None, nonce=None,
@@ -32,4 +33,4 @@ def issue_user_tokens(services, client, user, *, consume, scope, auth_time, sess
                 scope=stored_scope, offline="offline_access" in stored_scope.split(), auth_time=auth_time,
                 family_id=family_id, authorization_code_id=authorization_code_id,
                 device_authorization_id=device_authorization_id)
-    return response
+    return Issued(response, user.id, user.tenant_id)
