@@ -225,6 +225,14 @@ def _userinfo(method):
 def _paths():
     form_body = "The body is not a well-formed form (wrong content type, repeated parameter, not UTF-8) " \
         "or breaks the grant's rules (`invalid_request`, `invalid_grant`, `invalid_scope`, ...)."
+    # The answers both form endpoints with client authentication share (token, device/authorize).
+    client_authenticated = {
+        "400": _error(form_body),
+        "401": _error("Client authentication failed (`invalid_client`).", BASIC_CHALLENGE),
+        "413": TOO_LARGE,
+        "422": VALIDATION_ERROR,
+        "503": UNAVAILABLE,
+    }
     return {
         API_PREFIX + "/.well-known/jwks.json": {"get": _operation(
             "platform_jwks_api_v1_platform__well_known_jwks_json_get", "Platform Jwks",
@@ -258,11 +266,7 @@ def _paths():
             "and user_code. Confidential clients authenticate with HTTP Basic or client_secret in the body.",
             {
                 "200": _json("The device and user codes (RFC 8628 §3.2).", _ref("DeviceAuthorizationResponse")),
-                "400": _error(form_body),
-                "401": _error("Client authentication failed (`invalid_client`).", BASIC_CHALLENGE),
-                "413": TOO_LARGE,
-                "422": VALIDATION_ERROR,
-                "503": UNAVAILABLE,
+                **client_authenticated,
             },
             [_param("authorization", "header", description="HTTP Basic client credentials.")],
             {"required": True, "content": {FORM: {"schema": _ref(
@@ -325,11 +329,7 @@ def _paths():
             "(`authorization` header), client_secret in the body, or client_id alone when public.",
             {
                 "200": _json("The tokens (RFC 6749 §5.1).", _ref("TokenResponse")),
-                "400": _error(form_body),
-                "401": _error("Client authentication failed (`invalid_client`).", BASIC_CHALLENGE),
-                "413": TOO_LARGE,
-                "422": VALIDATION_ERROR,
-                "503": UNAVAILABLE,
+                **client_authenticated,
             },
             [_param("authorization", "header", description="HTTP Basic client credentials.")],
             {"required": True, "content": {FORM: {"schema": _ref(
