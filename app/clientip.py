@@ -1,5 +1,6 @@
 """The client's address: X-Forwarded-For is believed only when the peer is a trusted proxy."""
 
+import functools
 import ipaddress
 
 
@@ -10,13 +11,22 @@ def _address(value):
         return None
 
 
+@functools.lru_cache(maxsize=4096)
+def _peer(remote_addr, trusted_proxies):
+    """(normalised address or None, whether it is a trusted proxy): parsed once per peer, not per request."""
+    peer = _address(remote_addr)
+    if peer is None:
+        return None, False
+    return str(peer), any(peer in network for network in trusted_proxies)
+
+
 def client_ip(req, trusted_proxies):
     """Walk X-Forwarded-For from the right, skipping trusted proxies; the first other hop is the client."""
-    peer = _address(req.remote_addr or "")
+    peer, trusted = _peer(req.remote_addr or "", trusted_proxies)
     if peer is None:
         return req.remote_addr or "unknown"
-    if not any(peer in network for network in trusted_proxies):
-        return str(peer)
+    if not trusted:
+        return peer
     forwarded = req.get_header("X-Forwarded-For") or ""
     for hop in reversed([h for h in forwarded.split(",") if h.strip()]):
         address = _address(hop)
@@ -24,5 +34,5 @@ def client_ip(req, trusted_proxies):
             break
         if not any(address in network for network in trusted_proxies):
             return str(address)
-        peer = address
-    return str(peer)
+        peer = str(address)
+    return peer

@@ -5,6 +5,7 @@ import json
 import logging
 import re
 import secrets
+import sys
 import time
 
 from gunicorn import glogging
@@ -13,9 +14,23 @@ request_id_var = contextvars.ContextVar("request_id", default=None)
 _SANE_ID = re.compile(r"^[A-Za-z0-9._:-]{8,128}$")
 
 
+_last_second = (None, "")
+
+
+def _utc_second(timestamp):
+    """RFC 3339 UTC to the second; formatted once per second, since every request logs it."""
+    global _last_second
+    second = int(timestamp)
+    cached_second, text = _last_second  # one tuple, so threads never see a half-updated pair
+    if cached_second != second:
+        text = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(second))
+        _last_second = (second, text)
+    return text
+
+
 class JsonFormatter(logging.Formatter):
     def format(self, record):
-        entry = {"time": time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(record.created)) + "Z",
+        entry = {"time": _utc_second(record.created),
                  "level": record.levelname.lower(), "logger": record.name, "message": record.getMessage()}
         request_id = request_id_var.get()
         if request_id:
@@ -58,16 +73,29 @@ class JsonAccessLogger(glogging.Logger):
             handler.setFormatter(logging.Formatter("%(message)s"))  # access() writes the JSON itself
 
     def access(self, resp, req, environ, request_time):
+        # Called once per request on the hot path: one json.dumps and one write, not a LogRecord.
         if not self.access_log_enabled:
             return
-        headers = dict((name.lower(), value) for name, value in resp.headers)
-        entry = {
-            "time": time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime()) + "Z",
-            "level": "info", "logger": "gunicorn.access",
+        request_id = None
+        for name, value in resp.headers:
+            if len(name) == 12 and name.lower() == "x-request-id":
+                request_id = value
+                break
+        line = json.dumps({
+            "time": _utc_second(time.time()), "level": "info", "logger": "gunicorn.access",
             "remote": environ.get("REMOTE_ADDR"), "method": environ.get("REQUEST_METHOD"),
             "path": environ.get("PATH_INFO"), "status": resp.status_code,
             "bytes": getattr(resp, "sent", None),
             "duration_ms": round(request_time.total_seconds() * 1000, 2),
-            "request_id": headers.get("x-request-id"), "user_agent": environ.get("HTTP_USER_AGENT"),
-        }
-        self.access_log.info(json.dumps(entry))
+            "request_id": request_id, "user_agent": environ.get("HTTP_USER_AGENT"),
+        })
+        for handler in self.access_log.handlers:
+            # The stream is looked up each time: gunicorn swaps it when it reopens log files (USR1).
+            handler.acquire()
+            try:
+                handler.stream.write(line + "\n")
+                handler.stream.flush()
+            except (OSError, ValueError) as exc:  # a full disk or closed stream must not fail the request
+                sys.stderr.write(f"access log write failed: {exc}\n")
+            finally:
+                handler.release()

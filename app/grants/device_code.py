@@ -1,6 +1,7 @@
 """device_code grant (RFC 8628 §3.4-3.5): polling until the person decides; tokens are issued once."""
 
 from app import opaque
+from app.db import relaxed_commit
 from app.device import DEVICE_GRANT
 from app.errors import AccessDenied, AuthorizationPending, ExpiredToken, InvalidGrant, InvalidRequest, SlowDown
 from app.grants.user_tokens import issue_user_tokens
@@ -61,7 +62,8 @@ class DeviceCodeGrant:
         p = self._database.param
         cursor = self._database.execute_sql(
             f"UPDATE device_authorization SET last_polled_at = {p} WHERE id = {p}"
-            f" AND (last_polled_at IS NULL OR last_polled_at <= {p} - poll_interval)",
+            f" AND (last_polled_at IS NULL OR last_polled_at <= {p} - poll_interval)"
+            f" AND {relaxed_commit(self._database)}",  # a lost poll time only forgives one poll
             (now, device_id, now + _TOLERANCE))
         if cursor.rowcount == 1:
             return
