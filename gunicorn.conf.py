@@ -5,12 +5,15 @@ import os
 
 wsgi_app = "app.wsgi:application"
 bind = os.environ.get("GUNICORN_BIND", "127.0.0.1:8000")
-# Sync workers spread load evenly; the token endpoint is CPU-bound (RSA signatures).
+# One worker per core; the token endpoint is CPU-bound (RSA signatures). The worker serves one request at
+# a time like gunicorn's sync worker but keeps HTTP/1.1 connections open (app/worker.py).
 workers = int(os.environ.get("GUNICORN_WORKERS", multiprocessing.cpu_count()))
-worker_class = "sync"
+worker_class = "app.worker.KeepAliveWorker"
 timeout = int(os.environ.get("GUNICORN_TIMEOUT", "30"))
 graceful_timeout = int(os.environ.get("GUNICORN_GRACEFUL_TIMEOUT", "20"))
-keepalive = int(os.environ.get("GUNICORN_KEEPALIVE", "2"))
+# Longer than nginx's upstream keepalive_timeout (60 s by default), so nginx, not gunicorn, closes an idle
+# upstream connection: nginx never sends a request down a connection gunicorn has just closed.
+keepalive = int(os.environ.get("GUNICORN_KEEPALIVE", "75"))
 # Believe X-Forwarded-* only from the proxies the service itself trusts.
 forwarded_allow_ips = os.environ.get("OAUTH_TRUSTED_PROXIES", "127.0.0.1").replace(" ", ",")
 accesslog = os.environ.get("GUNICORN_ACCESSLOG", "-")

@@ -1,7 +1,7 @@
 """Token endpoint throughput benchmark.
 
 Measures how many client_credentials access tokens the service issues per second
-when run exactly as deployed (gunicorn with gunicorn.conf.py, sync workers), and
+when run exactly as deployed (gunicorn with gunicorn.conf.py and its workers), and
 puts that next to how fast one core can produce an RS256 signature with PyJWT.
 The ratio `req/s ÷ signs/s` tells how close the endpoint comes to the raw
 signing cost: every token needs one RSA-2048 signature, so the signature rate
@@ -247,7 +247,7 @@ def drive_connection(port, authorization, deadline, stats):
         stats.latencies.append(time.perf_counter() - started)
         if status != 200:
             stats.record_error(f"HTTP {status}")
-        # gunicorn's sync workers answer "Connection: close"; open a new connection for the next request.
+        # The server answered "Connection: close" (every 100th request, or a sync worker): reconnect.
         if wants_close:
             conn.close()
             conn = None
@@ -385,7 +385,7 @@ def print_report(figures):
     def ms(value):
         return "n/a" if value is None else f"{value:.2f} ms"
 
-    print(f"token endpoint: {figures['workers']} gunicorn sync workers, {figures['connections']} connections, "
+    print(f"token endpoint: {figures['workers']} gunicorn workers, {figures['connections']} connections, "
           f"{figures['duration_s']:.1f} s, {figures['cpu_count']} CPUs")
     print(f"  requests          {figures['requests']}")
     print(f"  errors            {figures['errors']}")
