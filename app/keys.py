@@ -7,9 +7,11 @@ about a hundred times slower. Workers look for a rotation made elsewhere every f
 import base64
 import hashlib
 import json
+import re
 import threading
 
 import jwt
+from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 from jwt.algorithms import RSAAlgorithm
@@ -102,6 +104,67 @@ def list_keys(database, now):
             for kid, alg, status, created, activated, retired, until in rows]
 
 
+_BASE64URL = re.compile(rb"[A-Za-z0-9_-]*")
+
+
+def _segments(token):
+    """The three base64url segments of a compact JWS, as bytes."""
+    if isinstance(token, str):
+        try:
+            token = token.encode("ascii")
+        except UnicodeEncodeError:
+            raise jwt.DecodeError("Invalid token: not ASCII") from None
+    if not isinstance(token, bytes):
+        raise jwt.DecodeError("Invalid token type")
+    segments = token.split(b".")
+    if len(segments) != 3:
+        raise jwt.DecodeError("Not enough segments" if len(segments) < 3 else "Too many segments")
+    return segments
+
+
+def _b64url_decode(segment):
+    """Strict base64url (RFC 7515 §2): the alphabet, no padding, and the one canonical encoding."""
+    if len(segment) % 4 == 1 or not _BASE64URL.fullmatch(segment):
+        raise jwt.DecodeError("Invalid base64url segment")
+    decoded = base64.urlsafe_b64decode(segment + b"=" * (-len(segment) % 4))
+    if base64.urlsafe_b64encode(decoded).rstrip(b"=") != segment:
+        raise jwt.DecodeError("Invalid base64url segment")  # stray bits: another spelling of the same bytes
+    return decoded
+
+
+def _json_object(data, name):
+    try:
+        value = json.loads(data)
+    except (ValueError, RecursionError):
+        raise jwt.DecodeError(f"Invalid {name}: not JSON") from None
+    if not isinstance(value, dict):
+        raise jwt.DecodeError(f"Invalid {name}: must be a JSON object")
+    return value
+
+
+def _check_claims(claims, issuer, audience):
+    """The claim checks of jwt.decode with require=[iss, sub, iat, exp], issuer, and audience when given."""
+    for name in ("iss", "sub", "iat", "exp"):
+        if claims.get(name) is None:
+            raise jwt.MissingRequiredClaimError(name)
+    if not isinstance(claims["iss"], str) or claims["iss"] != issuer:
+        raise jwt.InvalidIssuerError("Invalid issuer")
+    if not isinstance(claims["sub"], str):
+        raise jwt.exceptions.InvalidSubjectError("Subject must be a string")
+    if "jti" in claims and not isinstance(claims["jti"], str):
+        raise jwt.exceptions.InvalidJTIError("JWT ID must be a string")
+    if audience is not None:
+        audiences = claims.get("aud")
+        if not audiences:
+            raise jwt.MissingRequiredClaimError("aud")
+        if isinstance(audiences, str):
+            audiences = [audiences]
+        if not isinstance(audiences, list) or any(not isinstance(a, str) for a in audiences):
+            raise jwt.InvalidAudienceError("Invalid claim format in token")
+        if audience not in audiences:
+            raise jwt.InvalidAudienceError("Audience doesn't match")
+
+
 class KeyRing:
     """The process's view of the signing keys, refreshed from the database every few seconds."""
 
@@ -187,24 +250,31 @@ class KeyRing:
         return key
 
     def decode(self, token, *, audience=None, verify_exp=True, typ=None):
-        """Verify a JWT we signed (RS256 only, so 'none' and HMAC tricks fail) and return its claims."""
-        try:
-            header = jwt.get_unverified_header(token)
-        except jwt.PyJWTError as exc:
-            raise jwt.InvalidTokenError(str(exc)) from None
+        """Verify a JWT we signed (RS256 only, so 'none' and HMAC tricks fail) and return its claims.
+
+        The checks are PyJWT's (`jwt.decode` with the options this service used), done directly: PyJWT
+        validates base64 one character at a time in Python, which cost more than the RSA verification.
+        Errors are PyJWT's exception classes, so callers catch jwt.PyJWTError as before.
+        """
+        header_segment, payload_segment, signature_segment = _segments(token)
+        header = _json_object(_b64url_decode(header_segment), "header")
         if header.get("alg") != ALGORITHM:
             raise jwt.InvalidAlgorithmError("unexpected signing algorithm")
         if typ is not None and str(header.get("typ", "")).lower() not in (typ, "application/" + typ):
             raise jwt.InvalidTokenError("unexpected token type")
-        key = self.public_key(header.get("kid"))
+        kid = header.get("kid")
+        key = self.public_key(kid) if isinstance(kid, str) else None
         if key is None:
             raise jwt.InvalidSignatureError("unknown signing key")
-        # Expiry is checked against the injected clock, not PyJWT's wall clock.
-        options = {"verify_exp": False, "verify_iat": False, "verify_nbf": False,
-                   "verify_aud": audience is not None, "require": ["iss", "sub", "iat", "exp"]}
-        claims = jwt.decode(token, key, algorithms=[ALGORITHM], audience=audience, issuer=self._config.issuer,
-                            options=options)
+        signature = _b64url_decode(signature_segment)
+        try:
+            key.verify(signature, header_segment + b"." + payload_segment, _PKCS1V15, _SHA256)
+        except InvalidSignature:
+            raise jwt.InvalidSignatureError("Signature verification failed") from None
+        claims = _json_object(_b64url_decode(payload_segment), "payload")
+        _check_claims(claims, self._config.issuer, audience)
         if verify_exp:
+            # Expiry is checked against the injected clock, not the wall clock.
             exp = claims["exp"]
             if isinstance(exp, bool) or not isinstance(exp, (int, float)) or exp <= self._clock.now():
                 raise jwt.ExpiredSignatureError("the token has expired")
