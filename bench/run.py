@@ -72,6 +72,7 @@ for _path in (str(BENCH_DIR), str(REPO_ROOT)):
         sys.path.insert(0, _path)
 
 import loadgen  # noqa: E402
+import profile_workers  # noqa: E402
 import token_throughput as tt  # noqa: E402
 
 HOST = tt.HOST
@@ -105,6 +106,7 @@ DEVICE_POOL_SECONDS = 5.5
 REFRESH_POOL_PER_CONNECTION = 64
 PG_SHARED_BUFFERS = "256MB"
 SETTLE_S = 0.3
+PROFILES = []  # (label, lines of text) from --profile, printed after the table
 
 
 def log(message):
@@ -142,6 +144,8 @@ def parse_args(argv=None):
                         help="auto: wrk when installed, else the Python load generator")
     parser.add_argument("--load-processes", type=int, default=2, help="processes of the Python load generator")
     parser.add_argument("--json", action="store_true", help="print one JSON object instead of the table")
+    parser.add_argument("--profile", action="store_true",
+                        help="profile the workers' CPU by layer (bench/profile_workers.py); best with one scenario")
     args = parser.parse_args(argv)
     if args.duration <= 0 or args.connections < 1 or args.load_processes < 1:
         parser.error("--duration must be > 0, --connections and --load-processes >= 1")
@@ -353,9 +357,9 @@ def gunicorn_settings(env):
     return {"workers": int(settings.get("workers", 0)), "worker_class": settings.get("worker_class", "?")}
 
 
-def start_gunicorn(env, port, log_file):
+def start_gunicorn(env, port, log_file, config="gunicorn.conf.py"):
     """gunicorn as gunicorn.conf.py configures it: only the bind address is given."""
-    command = [sys.executable, "-m", "gunicorn", "-c", "gunicorn.conf.py", "-b", f"{HOST}:{port}"]
+    command = [sys.executable, "-m", "gunicorn", "-c", config, "-b", f"{HOST}:{port}"]
     return subprocess.Popen(command, cwd=REPO_ROOT, env=env, stdin=subprocess.DEVNULL, stdout=log_file,
                             stderr=subprocess.STDOUT, start_new_session=True)
 
@@ -466,8 +470,14 @@ def run_scenarios(args, env, port, base, workdir, db_pid, label):
     spare_codes, device_pool = device_pool[:1], device_pool[1:]
 
     log_path = Path(workdir) / f"gunicorn-{label.replace('/', '-')}.log"
+    config = "gunicorn.conf.py"
+    if args.profile:
+        profile_dir = Path(workdir) / f"profile-{label.replace('/', '-')}"
+        profile_dir.mkdir()
+        env = {**env, profile_workers.PROFILE_DIR_ENV: str(profile_dir)}
+        config = str(BENCH_DIR / "gunicorn_profiled.conf.py")
     with open(log_path, "wb") as log_file:
-        server = start_gunicorn(env, port, log_file)
+        server = start_gunicorn(env, port, log_file, config)
     results = {}
     try:
         try:
@@ -506,6 +516,12 @@ def run_scenarios(args, env, port, base, workdir, db_pid, label):
         log(tt.server_log_tail(log_path, 10))
     for figures in results.values():
         figures["server_log_problem_lines"] = problems
+    if args.profile:
+        stats = profile_workers.load(profile_dir)
+        requests = sum(figures["requests"] for figures in results.values())
+        if stats is not None and requests:
+            lines = profile_workers.summarize(stats, requests)
+            PROFILES.append((f"{label} ({', '.join(results)})", lines))
     return results
 
 
@@ -762,6 +778,9 @@ def main(argv=None):
         print(json.dumps(report, indent=2))
     else:
         print_report(report)
+        for label, lines in PROFILES:
+            print(f"\nWhere the workers' CPU went, {label}, per request (cProfile, wall clock, idle set apart):")
+            print("\n".join("  " + line for line in lines))
         print(f"\n(whole run: {report['total_s']:.0f} s)")
     return 0
 
