@@ -106,9 +106,11 @@ def run(args, services, stdin):
     if command == ("client", "list"):
         return admin.list_clients(database)
     if command == ("keys", "rotate"):
-        kid = rotate_keys(database, config, clock.now())
-        services.audit.record("key.rotated", kid=kid)
-        return {"kid": kid, "keys": list_keys(database, clock.now())}
+        kids = rotate_keys(database, config, clock.now())
+        for kid in kids:
+            services.audit.record("key.rotated", kid=kid)
+        # "kid" is the new RS256 (ID-token) key; "kids" adds the ES256 one when access tokens use it.
+        return {"kid": kids[0], "kids": kids, "keys": list_keys(database, clock.now())}
     if command == ("keys", "list"):
         return list_keys(database, clock.now())
     raise CliError(f"unknown command {' '.join(command)}")

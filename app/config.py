@@ -34,6 +34,8 @@ class Config:
     key_refresh_interval: int = 5
     # Largest request body any endpoint reads.
     max_body_bytes: int = 64 * 1024
+    # Access tokens may be signed ES256 (about seven times cheaper to sign); ID tokens are always RS256.
+    access_token_alg: str = "RS256"
 
     @property
     def issuer(self):
@@ -42,6 +44,11 @@ class Config:
     @property
     def api_base(self):
         return self.issuer_base + API_PREFIX
+
+    @property
+    def signing_algorithms(self):
+        """Every algorithm that needs an active key: RS256 (ID tokens) and the access-token algorithm."""
+        return ("RS256",) if self.access_token_alg == "RS256" else ("RS256", self.access_token_alg)
 
     @property
     def longest_token_ttl(self):
@@ -112,6 +119,12 @@ def _parse_proxies(value):
     return tuple(networks)
 
 
+def _parse_choice(name, value, choices):
+    if value not in choices:
+        raise ConfigError(f"{name} must be one of {', '.join(choices)}, got {value!r}")
+    return value
+
+
 def _parse_ttl(name, value):
     try:
         seconds = int(value)
@@ -134,6 +147,8 @@ def load_config(environ=None):
         if env.get("OAUTH_COOKIE_SECURE")
         else not issuer_base.startswith("http://"),
         "trusted_proxies": _parse_proxies(env.get("OAUTH_TRUSTED_PROXIES", "127.0.0.1")),
+        "access_token_alg": _parse_choice("OAUTH_ACCESS_TOKEN_ALG", env.get("OAUTH_ACCESS_TOKEN_ALG") or "RS256",
+                                          ("RS256", "ES256")),
     }
     for variable, attribute in _TTL_VARIABLES.items():
         if env.get(variable):

@@ -13,14 +13,18 @@ import threading
 import jwt
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import padding, rsa
-from jwt.algorithms import RSAAlgorithm
+from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
+from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature, encode_dss_signature
+from jwt.algorithms import ECAlgorithm, RSAAlgorithm
 
 from app.db import exclusive
 
-ALGORITHM = "RS256"
+ALGORITHM = "RS256"  # ID tokens, and access tokens unless OAUTH_ACCESS_TOKEN_ALG=ES256
+ALGORITHMS = ("RS256", "ES256")
 _PKCS1V15 = padding.PKCS1v15()
 _SHA256 = hashes.SHA256()
+_ECDSA_SHA256 = ec.ECDSA(hashes.SHA256())
+_THUMBPRINT_MEMBERS = {"RSA": ("e", "kty", "n"), "EC": ("crv", "kty", "x", "y")}
 
 
 class KeyConfigurationError(Exception):
@@ -32,18 +36,31 @@ def _b64url(data):
 
 
 def thumbprint(public_jwk):
-    """RFC 7638 JWK thumbprint (SHA-256) of an RSA public key."""
-    canonical = json.dumps({k: public_jwk[k] for k in ("e", "kty", "n")}, separators=(",", ":"), sort_keys=True)
+    """RFC 7638 JWK thumbprint (SHA-256): the key type's required members, sorted, no spaces."""
+    members = _THUMBPRINT_MEMBERS[public_jwk["kty"]]
+    canonical = json.dumps({k: public_jwk[k] for k in members}, separators=(",", ":"), sort_keys=True)
     return _b64url(hashlib.sha256(canonical.encode("ascii")).digest())
 
 
 def new_rsa_key(key_encryption_key):
     """A fresh RSA-2048 key: (kid, private PEM, public JWK)."""
-    private = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    public_jwk = json.loads(RSAAlgorithm.to_jwk(private.public_key()))
-    public_jwk = {"kty": "RSA", "n": public_jwk["n"], "e": public_jwk["e"]}
+    return new_key("RS256", key_encryption_key)
+
+
+def new_key(alg, key_encryption_key):
+    """A fresh key for RS256 (RSA-2048) or ES256 (P-256): (kid, private PEM, public JWK)."""
+    if alg == "RS256":
+        private = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+        jwk = json.loads(RSAAlgorithm.to_jwk(private.public_key()))
+        public_jwk = {"kty": "RSA", "n": jwk["n"], "e": jwk["e"]}
+    elif alg == "ES256":
+        private = ec.generate_private_key(ec.SECP256R1())
+        jwk = json.loads(ECAlgorithm.to_jwk(private.public_key()))
+        public_jwk = {"kty": "EC", "crv": "P-256", "x": jwk["x"], "y": jwk["y"]}
+    else:
+        raise ValueError(f"unsupported signing algorithm {alg!r}")
     kid = thumbprint(public_jwk)
-    public_jwk.update({"kid": kid, "use": "sig", "alg": ALGORITHM})
+    public_jwk.update({"kid": kid, "use": "sig", "alg": alg})
     encryption = (serialization.BestAvailableEncryption(key_encryption_key.encode("utf-8"))
                   if key_encryption_key else serialization.NoEncryption())
     pem = private.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, encryption)
@@ -63,35 +80,45 @@ def load_private_key(pem, key_encryption_key):
             "a signing key cannot be decrypted with the configured OAUTH_KEY_ENCRYPTION_KEY") from None
 
 
-def _insert_key(database, config, now, status):
-    kid, pem, public_jwk = new_rsa_key(config.key_encryption_key)
+def _insert_key(database, config, now, status, alg=ALGORITHM):
+    kid, pem, public_jwk = new_key(alg, config.key_encryption_key)
     p = database.param
     database.execute_sql(
         "INSERT INTO signing_key (kid, alg, private_key, public_jwk, status, created_at, activated_at)"
         f" VALUES ({p}, {p}, {p}, {p}, {p}, {p}, {p})",
-        (kid, ALGORITHM, pem, json.dumps(public_jwk), status, int(now), int(now) if status == "active" else None))
+        (kid, alg, pem, json.dumps(public_jwk), status, int(now), int(now) if status == "active" else None))
     return kid
 
 
+def _active_algorithms(database):
+    return {row[0] for row in database.execute_sql("SELECT alg FROM signing_key WHERE status = 'active'").fetchall()}
+
+
 def ensure_active_key(database, config, now):
-    """First start: create the one active key unless it exists (exactly one under racing workers)."""
+    """Start: one active key per algorithm in use (exactly one under racing workers); the first new kid."""
     with exclusive(database):
-        if database.execute_sql("SELECT 1 FROM signing_key WHERE status = 'active'").fetchone():
-            return None
-        return _insert_key(database, config, now, "active")
+        active = _active_algorithms(database)
+        created = [_insert_key(database, config, now, "active", alg)
+                   for alg in config.signing_algorithms if alg not in active]
+        return created[0] if created else None
 
 
 def rotate_keys(database, config, now):
-    """Make a new key active; the old one stays published until every token it signed has expired."""
+    """A new active key for every algorithm in use; the old ones stay published until their tokens expire.
+
+    Returns the new kids, the RS256 (ID-token) key's first.
+    """
     p = database.param
     with exclusive(database):
         longest_client_ttl = database.execute_sql(
             "SELECT MAX(access_token_ttl) FROM application").fetchone()[0] or 0
         publish_until = int(now) + max(config.longest_token_ttl, int(longest_client_ttl))
+        algorithms = sorted(_active_algorithms(database) | set(config.signing_algorithms),
+                            key=lambda alg: (alg != ALGORITHM, alg))
         database.execute_sql(
             f"UPDATE signing_key SET status = 'retired', retired_at = {p}, publish_until = {p}"
             " WHERE status = 'active'", (int(now), publish_until))
-        return _insert_key(database, config, now, "active")
+        return [_insert_key(database, config, now, "active", alg) for alg in algorithms]
 
 
 def list_keys(database, now):
@@ -130,6 +157,19 @@ def _b64url_decode(segment):
     if base64.urlsafe_b64encode(decoded).rstrip(b"=") != segment:
         raise jwt.DecodeError("Invalid base64url segment")  # stray bits: another spelling of the same bytes
     return decoded
+
+
+def _verify(key, alg, signature, signing_input):
+    try:
+        if alg == "RS256":
+            key.verify(signature, signing_input, _PKCS1V15, _SHA256)
+        else:
+            if len(signature) != 64:
+                raise InvalidSignature()
+            der = encode_dss_signature(int.from_bytes(signature[:32], "big"), int.from_bytes(signature[32:], "big"))
+            key.verify(der, signing_input, _ECDSA_SHA256)
+    except InvalidSignature:
+        raise jwt.InvalidSignatureError("Signature verification failed") from None
 
 
 def _json_object(data, name):
@@ -175,9 +215,9 @@ class KeyRing:
         self._lock = threading.Lock()
         self._checked_at = float("-inf")
         self._fingerprint = None
-        self._public = {}           # kid -> public key object (every key we know)
+        self._public = {}           # kid -> (alg, public key object), for every key we know
         self._private = {}          # kid -> private key object (loaded on demand, kept)
-        self._active_kid = None
+        self._active_kids = {}      # alg -> kid of the key that signs with it now
         self._jwks_body = b'{"keys":[]}'
         self._encoded_headers = {}  # (kid, typ) -> base64url of the JOSE header
 
@@ -187,32 +227,34 @@ class KeyRing:
             return
         with self._lock:
             rows = self._database.execute_sql(
-                "SELECT kid, status, publish_until, public_jwk FROM signing_key ORDER BY id").fetchall()
+                "SELECT kid, status, publish_until, public_jwk, alg FROM signing_key ORDER BY id").fetchall()
             self._checked_at = now
             # Publication depends on time too, so it is part of what marks a change.
             fingerprint = tuple((kid, status, status != "retired" or (until is not None and until > now))
-                                for kid, status, until, _ in rows)
+                                for kid, status, until, _, _ in rows)
             if fingerprint == self._fingerprint and not force:
                 return
-            published = []
-            for (kid, status, is_published), (_, _, _, public_jwk) in zip(fingerprint, rows):
+            published, active_kids = [], {}
+            for (kid, status, is_published), (_, _, _, public_jwk, alg) in zip(fingerprint, rows):
                 jwk = json.loads(public_jwk)
                 if kid not in self._public:
-                    self._public[kid] = RSAAlgorithm.from_jwk(jwk)
+                    loader = RSAAlgorithm if alg == "RS256" else ECAlgorithm
+                    self._public[kid] = (alg, loader.from_jwk(jwk))
                 if status == "active":
-                    self._active_kid = kid
+                    active_kids[alg] = kid
                 if is_published:
                     published.append(jwk)
+            self._active_kids = active_kids
             # Newest first: a JWKS consumer trying keys in order finds the signing key at once.
             published.reverse()
             self._jwks_body = json.dumps({"keys": published}).encode("utf-8")
             self._fingerprint = fingerprint
 
-    def _active_private_key(self):
+    def _active_private_key(self, alg=ALGORITHM):
         self._refresh()
-        kid = self._active_kid
+        kid = self._active_kids.get(alg)
         if kid is None:
-            raise KeyConfigurationError("no active signing key; run `python -m app keys rotate`")
+            raise KeyConfigurationError(f"no active {alg} signing key; run `python -m app keys rotate`")
         key = self._private.get(kid)
         if key is None:
             pem = self._database.execute_sql(
@@ -221,36 +263,51 @@ class KeyRing:
         return kid, key
 
     def active_kid(self):
-        """The kid that signs now (loading its private key, so a bad key fails early)."""
+        """The RS256 kid that signs now; loads every active private key, so a bad key fails early."""
+        for alg in self._config.signing_algorithms:
+            self._active_private_key(alg)
         return self._active_private_key()[0]
 
     def jwks_body(self):
         self._refresh()
         return self._jwks_body
 
-    def sign(self, claims, typ="JWT"):
-        """A compact RS256 JWS (RFC 7515 §7.1): the same bytes PyJWT would produce, without its generic path."""
-        kid, key = self._active_private_key()
+    def sign(self, claims, typ="JWT", alg=ALGORITHM):
+        """A compact JWS (RFC 7515 §7.1): the same bytes PyJWT would produce, without its generic path."""
+        kid, key = self._active_private_key(alg)
         header = self._encoded_headers.get((kid, typ))
         if header is None:
             header = self._encoded_headers[(kid, typ)] = _b64url(json.dumps(
-                {"alg": ALGORITHM, "kid": kid, "typ": typ}, separators=(",", ":")).encode("utf-8")).encode("ascii")
+                {"alg": alg, "kid": kid, "typ": typ}, separators=(",", ":")).encode("utf-8")).encode("ascii")
         payload = _b64url(json.dumps(claims, separators=(",", ":")).encode("utf-8")).encode("ascii")
         signing_input = header + b"." + payload
-        signature = key.sign(signing_input, _PKCS1V15, _SHA256)
+        if alg == "RS256":
+            signature = key.sign(signing_input, _PKCS1V15, _SHA256)
+        else:
+            # RFC 7518 §3.4: R and S as two 32-byte big-endian numbers, not DER.
+            r, s = decode_dss_signature(key.sign(signing_input, _ECDSA_SHA256))
+            signature = r.to_bytes(32, "big") + s.to_bytes(32, "big")
         return (signing_input + b"." + _b64url(signature).encode("ascii")).decode("ascii")
 
     def public_key(self, kid):
         """The public key for a kid, retired ones included; None when unknown."""
+        entry = self._public_entry(kid)
+        return entry[1] if entry else None
+
+    def _public_entry(self, kid):
+        """(alg, public key) for a kid; the table is read again (at most once a second) for an unknown kid."""
         self._refresh()
-        key = self._public.get(kid)
-        if key is None and self._clock.now() - self._checked_at >= 1:
+        entry = self._public.get(kid)
+        if entry is None and self._clock.now() - self._checked_at >= 1:
             self._refresh(force=True)
-            key = self._public.get(kid)
-        return key
+            entry = self._public.get(kid)
+        return entry
 
     def decode(self, token, *, audience=None, verify_exp=True, typ=None):
-        """Verify a JWT we signed (RS256 only, so 'none' and HMAC tricks fail) and return its claims.
+        """Verify a JWT we signed and return its claims.
+
+        Only RS256 and ES256 with one of our keys of that same algorithm: 'none', HMAC and algorithm
+        confusion fail.
 
         The checks are PyJWT's (`jwt.decode` with the options this service used), done directly: PyJWT
         validates base64 one character at a time in Python, which cost more than the RSA verification.
@@ -258,19 +315,19 @@ class KeyRing:
         """
         header_segment, payload_segment, signature_segment = _segments(token)
         header = _json_object(_b64url_decode(header_segment), "header")
-        if header.get("alg") != ALGORITHM:
+        alg = header.get("alg")
+        if alg not in ALGORITHMS:
             raise jwt.InvalidAlgorithmError("unexpected signing algorithm")
         if typ is not None and str(header.get("typ", "")).lower() not in (typ, "application/" + typ):
             raise jwt.InvalidTokenError("unexpected token type")
         kid = header.get("kid")
-        key = self.public_key(kid) if isinstance(kid, str) else None
-        if key is None:
+        entry = self._public_entry(kid) if isinstance(kid, str) else None
+        if entry is None:
             raise jwt.InvalidSignatureError("unknown signing key")
-        signature = _b64url_decode(signature_segment)
-        try:
-            key.verify(signature, header_segment + b"." + payload_segment, _PKCS1V15, _SHA256)
-        except InvalidSignature:
-            raise jwt.InvalidSignatureError("Signature verification failed") from None
+        key_alg, key = entry
+        if key_alg != alg:
+            raise jwt.InvalidAlgorithmError("the key does not sign with this algorithm")
+        _verify(key, alg, _b64url_decode(signature_segment), header_segment + b"." + payload_segment)
         claims = _json_object(_b64url_decode(payload_segment), "payload")
         _check_claims(claims, self._config.issuer, audience)
         if verify_exp:

@@ -44,7 +44,7 @@ class TokenIssuer:
             claims["tenant_id"] = str(tenant_id)
         if extra:
             claims.update(extra)
-        return self._keyring.sign(claims, typ="at+jwt"), ttl
+        return self._keyring.sign(claims, typ="at+jwt", alg=self._config.access_token_alg), ttl
 
     def id_token(self, *, client, subject, tenant_id, auth_time, access_token, nonce=None, sid=None):
         """An OIDC ID token (Core §2) for the client, bound to its access token by at_hash."""

@@ -144,6 +144,8 @@ def parse_args(argv=None):
                         help="auto: wrk when installed, else the Python load generator")
     parser.add_argument("--load-processes", type=int, default=2, help="processes of the Python load generator")
     parser.add_argument("--json", action="store_true", help="print one JSON object instead of the table")
+    parser.add_argument("--access-token-alg", choices=("RS256", "ES256"), default="RS256",
+                        help="OAUTH_ACCESS_TOKEN_ALG for the service (default RS256, the targets' algorithm)")
     parser.add_argument("--profile", action="store_true",
                         help="profile the workers' CPU by layer (bench/profile_workers.py); best with one scenario")
     args = parser.parse_args(argv)
@@ -577,6 +579,7 @@ def run_database(kind, args, workdir):
         env = tt.service_env(leg_dir, port)
         env["OAUTH_DATABASE_URL"] = url  # service_env already turned the access log off (/dev/null)
         env["PYTHONPATH"] = str(REPO_ROOT)
+        env["OAUTH_ACCESS_TOKEN_ALG"] = args.access_token_alg
         started = time.perf_counter()
         base = seed_base(env)
         log(f"[{kind}] database {url}; tenant, user and clients created with the admin CLI in "
@@ -689,7 +692,8 @@ def print_report(report):
     sign_rate, argon = report["rs256_signs_per_s"], report["argon2id_verifications_per_s_all_workers"]
     print(f"Issue 7 benchmark: {report['cpu_count']} cores, gunicorn as gunicorn.conf.py configures it "
           f"({report['workers']} {report['gunicorn']['worker_class']} workers), {report['connections']} connections, "
-          f"{report['duration_s']:g} s per scenario, load generator: {report['load_generator']}")
+          f"{report['duration_s']:g} s per scenario, load generator: {report['load_generator']}, "
+          f"access tokens {report['access_token_alg']}")
     print(f"Measured in this run, one core: RS256 signs/s (PyJWT, RSA-2048 key object) {sign_rate:.0f}; "
           f"Argon2id verifications/s {report['argon2id_verifications_per_s']:.1f} "
           f"(x {report['workers']} workers = {argon:.1f})")
@@ -747,6 +751,7 @@ def main(argv=None):
     signal.signal(signal.SIGHUP, _terminate)
     started = time.perf_counter()
     report = {"cpu_count": loadgen.cpu_count(), "connections": args.connections, "duration_s": args.duration,
+              "access_token_alg": args.access_token_alg,
               "load_generator": "wrk" if args.tool == "wrk" else f"python ({args.load_processes} processes)",
               "databases": {}}
     try:

@@ -37,7 +37,7 @@ def test_rotation_signs_with_the_new_key_and_keeps_the_old_one_published(http, s
                                                                          clock):
     old_kid = http.get(JWKS_PATH).json["keys"][0]["kid"]
     old_token = client_credentials(http, service_client).json["access_token"]
-    new_kid = rotate_keys(services.database, config, clock.now())
+    (new_kid,) = rotate_keys(services.database, config, clock.now())
     clock.advance(config.key_refresh_interval)  # running workers notice within the refresh interval
 
     new_token = client_credentials(http, service_client).json["access_token"]

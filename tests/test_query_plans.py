@@ -140,9 +140,9 @@ HOT_STATEMENTS = [
     ("keys: private key by kid",
      "SELECT private_key FROM signing_key WHERE kid = ?",
      ("NzbLsXh8uDCcd-6MNwXF4W_7noWXFZAfHkxZsRGC9Xs",)),
-    # app/keys.py ensure_active_key (every start)
+    # app/keys.py _active_algorithms (ensure_active_key at every start, rotate_keys)
     ("keys.ensure_active_key",
-     "SELECT 1 FROM signing_key WHERE status = 'active'",
+     "SELECT alg FROM signing_key WHERE status = 'active'",
      ()),
     # app/ratelimit.py Throttle.check: the rate_counter bucket (sign-in, user codes)
     ("ratelimit.check: bucket lookup",
