@@ -194,7 +194,7 @@ PRUNE_STATEMENTS = [
 ]
 
 # app/keys.py KeyRing._refresh: every key, at most every 5 s per worker (see the module docstring).
-KEY_RING_REFRESH = "SELECT kid, status, publish_until, public_jwk FROM signing_key ORDER BY id"
+KEY_RING_REFRESH = "SELECT kid, status, publish_until, public_jwk, alg FROM signing_key ORDER BY id"
 
 _SCAN = re.compile(r"^SCAN (\S+)")
 _INDEXED = ("USING INDEX", "USING COVERING INDEX", "USING PRIMARY KEY", "USING INTEGER PRIMARY KEY")
