@@ -10,10 +10,13 @@ longest (HTTP/1.1 lets a server close an idle connection at any time), so idle c
 new ones out.
 
 Connections stick to the worker that accepted them. Two things keep the workers evenly loaded: a
-worker accepts at most one new connection per turn of its loop and serves it before accepting the
-next, so a burst of connections is shared between workers; and each connection is closed after
-REQUESTS_PER_CONNECTION requests (like nginx's keepalive_requests), so any drift is undone as clients
-reconnect.
+worker accepts at most one new connection per turn of its loop, so a burst of connections is shared
+between workers; and each connection is closed after REQUESTS_PER_CONNECTION requests (like nginx's
+keepalive_requests), so any drift is undone as clients reconnect.
+
+A new connection waits in the selector like an idle one until its first bytes arrive. Once a request
+has started, the worker reads it to the end (at most READ_TIMEOUT seconds): as with the sync worker,
+nginx in front buffers slow clients.
 """
 
 import errno
@@ -112,7 +115,10 @@ class KeepAliveWorker(base.Worker):
         except (BlockingIOError, InterruptedError, ConnectionAbortedError):
             return False  # another worker took it
         util.close_on_exec(client)
-        self._serve(_Connection(client, addr, listener))
+        # Served once its first bytes arrive: a client that connects and sends nothing (a browser's
+        # preconnect) must not hold up the worker.
+        client.setblocking(False)
+        self._watch(_Connection(client, addr, listener))
         return True
 
     def _watch(self, connection):

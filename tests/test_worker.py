@@ -143,3 +143,13 @@ def test_idle_connections_beyond_worker_connections_make_room_for_new_ones(short
     assert closed_by_server(connections[0].sock, within=0.5)
     assert not closed_by_server(connections[2].sock, within=0.2)
     assert get(connections[2])[0].status == 200
+
+
+def test_a_connection_that_sends_nothing_does_not_hold_up_the_worker(server, connect):
+    host, port = server.url.removeprefix("http://").split(":")
+    with socket.create_connection((host, int(port)), timeout=10):  # a browser's preconnect: silent
+        time.sleep(0.2)
+        connection = connect(server)
+        started = time.monotonic()
+        response, _ = get(connection)
+        assert response.status == 200 and time.monotonic() - started < 2
