@@ -117,7 +117,8 @@ class KeepAliveWorker(base.Worker):
         util.close_on_exec(client)
         # Served once its first bytes arrive: a client that connects and sends nothing (a browser's
         # preconnect) must not hold up the worker.
-        client.setblocking(False)
+        # A timeout makes the socket non-blocking for the selector and bounds each read of a request.
+        client.settimeout(READ_TIMEOUT)
         self._watch(_Connection(client, addr, listener))
         return True
 
@@ -148,11 +149,8 @@ class KeepAliveWorker(base.Worker):
 
     def _serve(self, connection):
         """Answer the request that is ready (and any pipelined behind it); keep or close the connection."""
-        connection.sock.setblocking(True)
-        connection.sock.settimeout(READ_TIMEOUT)
         while self._serve_one(connection):
             if not connection.parser.unreader.buf.getbuffer().nbytes:
-                connection.sock.setblocking(False)
                 self._watch(connection)
                 return
         util.close_graceful(connection.sock)
