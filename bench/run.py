@@ -13,8 +13,9 @@ For each database it
      (app.refresh_tokens.create) and pending device codes (app.device.DeviceAuthorizations.start);
   3. starts gunicorn exactly as gunicorn.conf.py configures it (`python -m gunicorn -c gunicorn.conf.py
      -b 127.0.0.1:PORT`: the workers, worker class and CPU pinning are the config's), with the access log
-     off; mints a user's access token through the real refresh_token grant (for userinfo) and takes the
-     login form's CSRF cookie and token through the real pages (for the password step);
+     written to /dev/null (formatted as in production, not kept); mints a user's access token through the
+     real refresh_token grant (for userinfo) and takes the login form's CSRF cookie and token through the
+     real pages (for the password step);
   4. drives each scenario from a separate load process for a bounded time: wrk when it is installed,
      else a Python load generator (processes x threads); reads the CPU time of the gunicorn master and
      workers (and of the PostgreSQL server) from /proc before and after;
@@ -577,7 +578,7 @@ def run_database(kind, args, workdir):
     with context(leg_dir) as (url, db_pid):
         port = tt.free_port()
         env = tt.service_env(leg_dir, port)
-        env["OAUTH_DATABASE_URL"] = url  # service_env already turned the access log off (/dev/null)
+        env["OAUTH_DATABASE_URL"] = url  # service_env sends the access log to /dev/null (still formatted)
         env["PYTHONPATH"] = str(REPO_ROOT)
         env["OAUTH_ACCESS_TOKEN_ALG"] = args.access_token_alg
         started = time.perf_counter()
