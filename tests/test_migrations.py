@@ -70,3 +70,31 @@ def _sqlite_runs_in_wal_mode_with_a_busy_timeout(services):
 
 if not TEST_DATABASE_URL:  # the SQLite pass of the suite
     test_sqlite_runs_in_wal_mode_with_a_busy_timeout = _sqlite_runs_in_wal_mode_with_a_busy_timeout
+
+
+def test_a_database_at_the_first_migration_upgrades_and_keeps_its_signing_key(empty_database_url):
+    """The path every existing deployment takes: 0001 only, with data, then the later migrations."""
+    from dataclasses import replace
+
+    from app.config import load_config
+    from app.db import _statements
+    from app.keys import ensure_active_key, list_keys
+
+    database = connect(empty_database_url)
+    kind = dialect(database)
+    (first_version, first_path), *later = migration_files(kind)
+    assert later, "nothing to upgrade to"
+    with database.atomic():
+        for statement in _statements(first_path.read_text()):
+            database.execute_sql(statement)
+        database.execute_sql("CREATE TABLE schema_migrations (version TEXT PRIMARY KEY, applied_at BIGINT NOT NULL)")
+        database.execute_sql(f"INSERT INTO schema_migrations VALUES ({database.param}, 0)", (first_version,))
+    config = replace(load_config({"OAUTH_DATABASE_URL": empty_database_url}), access_token_alg="ES256")
+    ensure_active_key(database, replace(config, access_token_alg="RS256"), time.time())
+    (rs256_kid,) = [key["kid"] for key in list_keys(database, time.time())]
+
+    assert migrate(database, time.time()) == [version for version, _ in later]
+    ensure_active_key(database, config, time.time())
+    active = {key["alg"]: key["kid"] for key in list_keys(database, time.time()) if key["status"] == "active"}
+    database.close()
+    assert active["RS256"] == rs256_kid and set(active) == {"RS256", "ES256"}
