@@ -289,13 +289,10 @@ class KeyRing:
             signature = r.to_bytes(32, "big") + s.to_bytes(32, "big")
         return (signing_input + b"." + _b64url(signature).encode("ascii")).decode("ascii")
 
-    def public_key(self, kid):
-        """The public key for a kid, retired ones included; None when unknown."""
-        entry = self._public_entry(kid)
-        return entry[1] if entry else None
-
     def _public_entry(self, kid):
-        """(alg, public key) for a kid; the table is read again (at most once a second) for an unknown kid."""
+        """(alg, public key) for a kid, retired keys included; None when unknown.
+
+        An unknown kid makes the table be read again, at most once a second."""
         self._refresh()
         entry = self._public.get(kid)
         if entry is None and self._clock.now() - self._checked_at >= 1:

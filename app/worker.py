@@ -139,7 +139,6 @@ class KeepAliveWorker(base.Worker):
             oldest = next(iter(self.idle))
             if oldest.idle_until > now:
                 return
-            self._unwatch(oldest)
             self._close(oldest)
 
     def _close(self, connection):

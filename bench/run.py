@@ -513,7 +513,7 @@ def run_scenarios(args, env, port, base, workdir, db_pid, label):
                 f"{figures['errors']} errors, {fmt_cpu(figures['cpu_ms_per_req'])} server CPU ms/req")
     finally:
         tt.stop_gunicorn(server)
-    problems = count_log_problems(log_path)
+    problems = tt.count_log_problems(log_path)
     if problems:
         log(f"[{label}] the server log has {problems} error/traceback lines: {log_path}")
         log(tt.server_log_tail(log_path, 10))
@@ -526,16 +526,6 @@ def run_scenarios(args, env, port, base, workdir, db_pid, label):
             lines = profile_workers.summarize(stats, requests)
             PROFILES.append((f"{label} ({', '.join(results)})", lines))
     return results
-
-
-def count_log_problems(log_path):
-    """Error and critical lines of the server's log (JSON lines, or gunicorn's plain ones), tracebacks, timeouts."""
-    try:
-        text = Path(log_path).read_text(errors="replace")
-    except OSError:
-        return 0
-    markers = ('"level": "error"', '"level": "critical"', "[ERROR]", "[CRITICAL]", "Traceback", "WORKER TIMEOUT")
-    return sum(1 for line in text.splitlines() if any(marker in line for marker in markers))
 
 
 def measure(args, spec, port, server_pid, db_pid, workdir):

@@ -162,12 +162,12 @@ def server_log_tail(log_path, lines=20):
 
 
 def count_log_problems(log_path):
-    """Lines gunicorn or the app logged at ERROR/CRITICAL level, plus tracebacks and worker timeouts."""
+    """Error and critical lines of the server's log (JSON lines, or gunicorn's plain ones), tracebacks, timeouts."""
     try:
         text = Path(log_path).read_text(errors="replace")
     except OSError:
         return 0
-    markers = ("[ERROR]", "[CRITICAL]", " ERROR ", " CRITICAL ", "Traceback", "WORKER TIMEOUT")
+    markers = ('"level": "error"', '"level": "critical"', "[ERROR]", "[CRITICAL]", "Traceback", "WORKER TIMEOUT")
     return sum(1 for line in text.splitlines() if any(marker in line for marker in markers))
 
 
