@@ -1,17 +1,14 @@
 """Administration: creating tenants, users and clients (the CLI's work, also used by tests)."""
 
 import re
-import secrets
 from urllib.parse import urlsplit
 
-import peewee
-
 from app import opaque
-from app.db import write_transaction
-from app.grants import CONFIDENTIAL_ONLY, KNOWN_GRANT_TYPES
-from app.models import Application, Tenant, User
+from app.grants import CONFIDENTIAL_ONLY, GRANT_TYPES
 from app.passwords import hash_password
 from app.scopes import is_valid_scope_token
+from app.store import clients, tenants, users
+from app.store.users import normalize_email
 
 _SLUG = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$")
 # Deliberately plain: one @, no spaces, a dot in the domain; the mailbox itself is not checked.
@@ -23,10 +20,6 @@ class AdminError(Exception):
     """Bad administrative input; the message is one line for stderr."""
 
 
-def normalize_email(email):
-    return email.strip().lower()
-
-
 def _now(clock):
     return int(clock.now())
 
@@ -36,25 +29,25 @@ def tenant_json(tenant):
             "created_at": tenant.created_at}
 
 
-def user_json(user, tenant):
-    return {"id": user.id, "tenant": tenant.slug, "tenant_id": tenant.id, "email": user.email,
+def user_json(user):
+    return {"id": user.id, "tenant": user.tenant_slug, "tenant_id": user.tenant_id, "email": user.email,
             "name": user.name, "given_name": user.given_name, "family_name": user.family_name,
             "email_verified": bool(user.email_verified), "status": user.status}
 
 
-def client_json(app, tenant_slug=None, client_secret=None):
-    data = {"client_id": app.client_id, "name": app.name, "audience_type": app.audience_type,
-            "tenant": tenant_slug, "redirect_uris": list(app.redirect_uris),
-            "post_logout_redirect_uris": list(app.post_logout_redirect_uris),
-            "grant_types": list(app.grant_types), "scopes": list(app.allowed_scopes),
-            "token_endpoint_auth_method": app.token_endpoint_auth_method, "status": app.status}
+def client_json(client, tenant_slug=None, client_secret=None):
+    data = {"client_id": client.client_id, "name": client.name, "audience_type": client.audience_type,
+            "tenant": tenant_slug, "redirect_uris": list(client.redirect_uris),
+            "post_logout_redirect_uris": list(client.post_logout_redirect_uris),
+            "grant_types": list(client.grant_types), "scopes": list(client.allowed_scopes),
+            "token_endpoint_auth_method": client.token_endpoint_auth_method, "status": client.status}
     if client_secret is not None:
         data["client_secret"] = client_secret
     return data
 
 
-def _find_tenant(slug):
-    tenant = Tenant.get_or_none(Tenant.slug == slug)
+def _find_tenant(database, slug):
+    tenant = tenants.find_by_slug(database, slug)
     if tenant is None:
         raise AdminError(f"unknown tenant '{slug}'")
     return tenant
@@ -65,11 +58,9 @@ def create_tenant(database, clock, *, slug, name):
         raise AdminError(f"invalid slug '{slug}': use lowercase letters, digits and inner dashes (1-63)")
     if not (name or "").strip():
         raise AdminError("the tenant name must not be empty")
-    try:
-        with write_transaction(database):
-            tenant = Tenant.create(slug=slug, name=name.strip(), status="active", created_at=_now(clock))
-    except peewee.IntegrityError:
-        raise AdminError(f"a tenant with slug '{slug}' already exists") from None
+    tenant = tenants.insert(database, slug=slug, name=name.strip(), now=_now(clock))
+    if tenant is None:
+        raise AdminError(f"a tenant with slug '{slug}' already exists")
     return tenant_json(tenant)
 
 
@@ -80,18 +71,13 @@ def create_user(database, clock, *, tenant, email, name, password, given_name=""
         raise AdminError(f"invalid email address '{email}'")
     if not password:
         raise AdminError("the password must not be empty")
-    with write_transaction(database):
-        tenant_row = _find_tenant(tenant)
-        now = _now(clock)
-        try:
-            with write_transaction(database):
-                user = User.create(tenant=tenant_row, email=email, password_hash=hash_password(password),
-                                   name=(name or "").strip(), given_name=given_name or "",
-                                   family_name=family_name or "", email_verified=bool(email_verified),
-                                   status="active", created_at=now, updated_at=now)
-        except peewee.IntegrityError:
-            raise AdminError(f"user '{email}' already exists in tenant '{tenant}'") from None
-    return user_json(user, tenant_row)
+    tenant_row = _find_tenant(database, tenant)
+    user_id = users.insert(database, tenant_id=tenant_row.id, email=email, password_hash=hash_password(password),
+                           name=(name or "").strip(), given_name=given_name or "", family_name=family_name or "",
+                           email_verified=bool(email_verified), now=_now(clock))
+    if user_id is None:
+        raise AdminError(f"user '{email}' already exists in tenant '{tenant}'")
+    return user_json(users.find_user(database, user_id))
 
 
 def check_redirect_uri(uri, what="redirect URI"):
@@ -119,8 +105,8 @@ def create_client(database, clock, *, name, audience, grants, redirect_uris=(), 
     if not grants:
         raise AdminError("give at least one --grant")
     for grant in grants:
-        if grant not in KNOWN_GRANT_TYPES:
-            raise AdminError(f"unknown grant '{grant}'; known: {', '.join(KNOWN_GRANT_TYPES)}")
+        if grant not in GRANT_TYPES:
+            raise AdminError(f"unknown grant '{grant}'; known: {', '.join(GRANT_TYPES)}")
         if public and grant in CONFIDENTIAL_ONLY:
             raise AdminError(f"a public client cannot hold the {grant} grant")
     redirect_uris = [check_redirect_uri(u) for u in dict.fromkeys(redirect_uris or ())]
@@ -138,18 +124,15 @@ def create_client(database, clock, *, name, audience, grants, redirect_uris=(), 
         if ttl is not None and ttl <= 0:
             raise AdminError("token lifetimes must be positive")
     client_secret = None if public else opaque.new_secret()
-    with write_transaction(database):
-        tenant_row = _find_tenant(tenant) if tenant else None
-        app = Application.create(
-            client_id=secrets.token_urlsafe(18), client_secret_hash=opaque.digest(client_secret) if client_secret
-            else None, name=name.strip(), audience_type=audience_type, tenant=tenant_row,
-            redirect_uris=redirect_uris, post_logout_redirect_uris=post_logout, grant_types=grants,
-            allowed_scopes=scopes, token_endpoint_auth_method="none" if public else "client_secret_basic",
-            access_token_ttl=access_token_ttl, refresh_token_ttl=refresh_token_ttl, status="active",
-            created_at=_now(clock))
-    return client_json(app, tenant_row.slug if tenant_row else None, client_secret)
+    tenant_row = _find_tenant(database, tenant) if tenant else None
+    client = clients.insert(
+        database, name=name.strip(), audience_type=audience_type, tenant_id=tenant_row.id if tenant_row else None,
+        redirect_uris=redirect_uris, post_logout_redirect_uris=post_logout, grant_types=grants,
+        allowed_scopes=scopes, token_endpoint_auth_method="none" if public else "client_secret_basic",
+        client_secret_hash=opaque.digest(client_secret) if client_secret else None,
+        access_token_ttl=access_token_ttl, refresh_token_ttl=refresh_token_ttl, now=_now(clock))
+    return client_json(client, tenant_row.slug if tenant_row else None, client_secret)
 
 
 def list_clients(database):
-    rows = Application.select(Application, Tenant).join(Tenant, peewee.JOIN.LEFT_OUTER).order_by(Application.id)
-    return [client_json(app, app.tenant.slug if app.tenant_id else None) for app in rows]
+    return [client_json(client, slug) for client, slug in clients.all_clients(database)]

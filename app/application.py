@@ -16,7 +16,7 @@ from app.keys import KeyRing, ensure_active_key
 from app.logout import Logout
 from app.logs import RequestId
 from app.models import ALL_MODELS
-from app.pages import Pages, StaticResource
+from app.pages import Pages
 from app.ratelimit import Throttle
 from app.resources.authorize import AuthorizeContinueResource, AuthorizeResource
 from app.resources.device import DeviceAuthorizeResource, DeviceVerifyResource
@@ -28,6 +28,7 @@ from app.resources.jwks import JwksResource
 from app.resources.login import LoginResource, LoginTenantResource
 from app.resources.logout import LogoutResource
 from app.resources.openapi import openapi_document
+from app.resources.static import StaticResource
 from app.resources.token import TokenResource
 from app.resources.userinfo import UserinfoResource
 from app.sessions import Sessions
@@ -102,7 +103,8 @@ def create_app(config, *, clock=None, database=None, prepare=True):
             services.database.close()
             raise
     database, sessions = services.database, services.sessions
-    grants = build_grants(services)
+    grants = build_grants(database=database, clock=services.clock, config=config, keyring=services.keyring,
+                          tokens=services.tokens, audit=services.audit)
     pages = Pages(sessions)
     authorizer = Authorizer(database, config, services.clock)
     signin = SignIn(database, services.clock, services.throttle, services.audit)
@@ -126,7 +128,7 @@ def create_app(config, *, clock=None, database=None, prepare=True):
     app.add_route(ISSUER_PATH + "/logout",
                   LogoutResource(Logout(database, services.keyring, sessions, services.audit), sessions, pages, config))
     app.add_route(RESUME_PATH, AuthorizeContinueResource(authorizer, sessions))
-    app.add_route("/login", LoginResource(signin, sessions, pages, config, authorizer))
+    app.add_route("/login", LoginResource(signin, sessions, pages, config))
     app.add_route("/login/tenant", LoginTenantResource(signin, sessions, pages, config))
     app.add_route("/static/{name}", StaticResource())
     app.add_route("/healthz", HealthResource(database))

@@ -3,7 +3,7 @@
 import json
 import logging
 
-from app.db import relaxed_commit
+from app.store import audit_events
 
 log = logging.getLogger("app.audit")
 
@@ -20,11 +20,7 @@ class Audit:
     def record(self, event, *, client_id=None, user_id=None, tenant_id=None, ip=None, **detail):
         detail = {k: v for k, v in detail.items() if k not in _FORBIDDEN and v is not None}
         now = int(self._clock.now())
-        p = self._database.param
-        self._database.execute_sql(
-            "INSERT INTO audit_event (event, created_at, client_id, user_id, tenant_id, ip, detail)"
-            f" SELECT CAST({p} AS TEXT), CAST({p} AS BIGINT), CAST({p} AS TEXT), CAST({p} AS BIGINT),"
-            f" CAST({p} AS BIGINT), CAST({p} AS TEXT), CAST({p} AS TEXT) WHERE {relaxed_commit(self._database)}",
-            (event, now, client_id, user_id, tenant_id, ip, json.dumps(detail, sort_keys=True)))
+        audit_events.insert(self._database, event=event, now=now, client_id=client_id, user_id=user_id,
+                            tenant_id=tenant_id, ip=ip, detail_json=json.dumps(detail, sort_keys=True))
         log.info(json.dumps({"event": event, "time": now, "client_id": client_id, "user_id": user_id,
                              "tenant_id": tenant_id, "ip": ip, **detail}, sort_keys=True))

@@ -123,6 +123,11 @@ def connect(database_url):
     )
 
 
+def ping(database):
+    """One round trip to the database; raises when it does not answer."""
+    database.execute_sql("SELECT 1").fetchone()
+
+
 def dialect(database):
     return "postgres" if isinstance(database, peewee.PostgresqlDatabase) else "sqlite"
 

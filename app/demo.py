@@ -7,21 +7,21 @@ import shlex
 
 from app import admin
 from app.device import DEVICE_GRANT
-from app.models import Tenant
+from app.store import tenants
 from app.urls import add_query
 
 DEMO_REDIRECT_URI = "http://127.0.0.1:8765/callback"
 
 
-def _free_slug():
+def _free_slug(database):
     slug = "demo"
-    while Tenant.get_or_none(Tenant.slug == slug) is not None:
+    while tenants.find_by_slug(database, slug) is not None:
         slug = "demo-" + secrets.token_hex(2)
     return slug
 
 
 def create_demo(database, clock, config):
-    slug = _free_slug()
+    slug = _free_slug(database)
     tenant = admin.create_tenant(database, clock, slug=slug, name="Demo Company")
     password = secrets.token_urlsafe(12)
     email = f"demo.user@{slug}.example.com"

@@ -4,8 +4,8 @@ from dataclasses import dataclass
 
 import jwt
 
-from app.clients import find_client
 from app.errors import PageError
+from app.store.clients import find_client
 from app.urls import add_query
 
 

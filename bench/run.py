@@ -10,7 +10,7 @@ For each database it
      PostgreSQL is not installed);
   2. seeds a tenant, a user and three clients with the admin CLI (`python -m app ...`), and what the CLI
      cannot make by calling the app's own functions on the same OAUTH_DATABASE_URL: refresh tokens
-     (app.refresh_tokens.create) and pending device codes (app.device.DeviceAuthorizations.start);
+     (app.store.refresh_tokens.create) and pending device codes (app.device.DeviceAuthorizations.start);
   3. starts gunicorn exactly as gunicorn.conf.py configures it (`python -m gunicorn -c gunicorn.conf.py
      -b 127.0.0.1:PORT`: the workers, worker class and CPU pinning are the config's), with the access log
      written to /dev/null (formatted as in production, not kept); mints a user's access token through the
@@ -299,9 +299,9 @@ def seed_base(env):
 
 def seed_pools(env, base, refresh_count, device_count):
     """Refresh tokens and pending device codes, made by the app's own functions on the same database."""
-    from app import refresh_tokens
+    from app.store import refresh_tokens
     from app.application import build_services
-    from app.clients import find_client
+    from app.store.clients import find_client
     from app.config import load_config
     from app.db import dialect
     from app.device import DeviceAuthorizations

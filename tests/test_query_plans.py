@@ -34,37 +34,37 @@ HOT_STATEMENTS = [
      " post_logout_redirect_uris, grant_types, allowed_scopes, token_endpoint_auth_method,"
      " access_token_ttl, refresh_token_ttl, status FROM application WHERE client_id = ?",
      (CLIENT_ID,)),
-    # app/users.py find_user
+    # app/store/users.py find_user
     ("users.find_user",
      f'SELECT {_USER_COLUMNS} FROM "user" u JOIN tenant t ON t.id = u.tenant_id WHERE u.id = ?',
      (4711,)),
-    # app/users.py users_with_email (the password step of sign-in)
+    # app/store/users.py users_with_email (the password step of sign-in)
     ("users.users_with_email",
      f'SELECT {_USER_COLUMNS} FROM "user" u JOIN tenant t ON t.id = u.tenant_id WHERE u.email = ?'
      ' ORDER BY t.name, t.id',
      ("ada@example.com",)),
-    # app/users.py update_password_hash
+    # app/store/users.py update_password_hash
     ("users.update_password_hash",
      'UPDATE "user" SET password_hash = ?, updated_at = ? WHERE id = ?',
      ("$argon2id$v=19$m=19456,t=2,p=1$c2FsdA$aGFzaA", NOW, 4711)),
-    # app/refresh_tokens.py find (refresh_token grant)
+    # app/store/refresh_tokens.py find (refresh_token grant)
     ("refresh_tokens.find",
      f"SELECT {_REFRESH_COLUMNS} FROM refresh_token WHERE token_hash = ?",
      (DIGEST,)),
-    # app/refresh_tokens.py mark_rotated
+    # app/store/refresh_tokens.py mark_rotated
     ("refresh_tokens.mark_rotated",
      "UPDATE refresh_token SET rotated_at = ? WHERE id = ? AND rotated_at IS NULL AND revoked_at IS NULL",
      (NOW, 123456)),
-    # app/refresh_tokens.py revoke_family (a rotated-out token came back)
+    # app/store/refresh_tokens.py revoke_family (a rotated-out token came back)
     ("refresh_tokens.revoke_family",
      "UPDATE refresh_token SET revoked_at = ? WHERE family_id = ? AND revoked_at IS NULL",
      (NOW, FAMILY_ID)),
-    # app/refresh_tokens.py revoke_issued_from_code (an authorization code came back)
+    # app/store/refresh_tokens.py revoke_issued_from_code (an authorization code came back)
     ("refresh_tokens.revoke_issued_from_code",
      "UPDATE refresh_token SET revoked_at = ? WHERE revoked_at IS NULL AND family_id IN"
      " (SELECT family_id FROM refresh_token WHERE authorization_code_id = ?)",
      (NOW, 98765)),
-    # app/refresh_tokens.py revoke_session_bound (logout)
+    # app/store/refresh_tokens.py revoke_session_bound (logout)
     ("refresh_tokens.revoke_session_bound",
      "UPDATE refresh_token SET revoked_at = ? WHERE session_id = ? AND revoked_at IS NULL AND offline = ?",
      (NOW, 321, False)),

@@ -8,7 +8,7 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
-from app.clients import find_client
+from app.store.clients import find_client
 from tests.conftest import DISCOVERY_PATH, TOKEN_PATH
 from tests.helpers import basic, client_credentials, verify_with_jwks
 

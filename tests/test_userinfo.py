@@ -10,7 +10,7 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
-from app.clients import find_client
+from app.store.clients import find_client
 from tests.conftest import JWKS_PATH
 from tests.helpers import (USERINFO_PATH, bearer, client_credentials, set_status, sign_in_tokens, verify_with_jwks,
                            web_client)
@@ -159,10 +159,16 @@ def _id_token_instead(http, services, token, clock, key):
     return services.keyring.sign(payload, typ="JWT")
 
 
+def _sub_not_a_plain_integer(http, services, token, clock, key):
+    """str.isdigit() accepts '²', which int() refuses: the sub must not reach the database as a number."""
+    _, payload, _ = segments(token)
+    return services.keyring.sign({**payload, "sub": "\u00b2"}, typ="at+jwt")
+
+
 @pytest.mark.parametrize("method", ["GET", "POST"])
 @pytest.mark.parametrize("make_token", [
     _garbage, _tampered, _alg_none, _foreign_signature, _unknown_kid, _hmac_with_the_public_key, _expired,
-    _other_issuer, _id_token_instead,
+    _other_issuer, _id_token_instead, _sub_not_a_plain_integer,
 ], ids=lambda f: f.__name__.strip("_"))
 def test_a_bad_token_is_401_with_a_bearer_invalid_token_challenge(
         http, services, access_token, clock, foreign_key, method, make_token):

@@ -2,10 +2,10 @@
 
 import jwt
 
-from app.clients import find_client
 from app.errors import InvalidRequest, InvalidScope, InvalidTarget, UnauthorizedClient
 from app.grants.result import Issued
 from app.scopes import parse_scope
+from app.store.clients import find_client
 
 ACCESS_TOKEN_TYPE = "urn:ietf:params:oauth:token-type:access_token"
 
@@ -20,11 +20,11 @@ class TokenExchangeGrant:
 
     grant_type = "urn:ietf:params:oauth:grant-type:token-exchange"
 
-    def __init__(self, services):
-        self._database = services.database
-        self._clock = services.clock
-        self._keyring = services.keyring
-        self._issuer = services.tokens
+    def __init__(self, database, clock, keyring, tokens):
+        self._database = database
+        self._clock = clock
+        self._keyring = keyring
+        self._issuer = tokens
 
     def issue(self, client, params):
         if client.is_public:
@@ -52,7 +52,8 @@ class TokenExchangeGrant:
         if scope:
             response["scope"] = scope
         # A user's token carries its tenant; a client's own token (client_credentials) does not.
-        user_id = int(claims["sub"]) if claims.get("tenant_id") is not None and str(claims["sub"]).isdigit() else None
+        sub = str(claims["sub"])
+        user_id = int(sub) if claims.get("tenant_id") is not None and sub.isascii() and sub.isdigit() else None
         return Issued(response, user_id, claims.get("tenant_id"))
 
     @staticmethod
