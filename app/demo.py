@@ -1,11 +1,10 @@
 """`python -m app demo`: a demo tenant, user and clients, with a walkthrough to paste."""
 
-import base64
-import hashlib
 import secrets
 import shlex
 
 from app import admin
+from app.grants.authorization_code import s256
 from app.device import DEVICE_GRANT
 from app.store import tenants
 from app.urls import add_query
@@ -43,7 +42,7 @@ def create_demo(database, clock, config):
 def walkthrough(config, service, tv, cli, email):
     api = config.issuer
     verifier = secrets.token_urlsafe(48)
-    challenge = base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest()).rstrip(b"=").decode()
+    challenge = s256(verifier)
     authorize = add_query(api + "/authorize", {
         "response_type": "code", "client_id": cli["client_id"], "redirect_uri": DEMO_REDIRECT_URI,
         "scope": "openid profile email", "state": "demo-state", "nonce": secrets.token_urlsafe(8),

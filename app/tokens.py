@@ -1,14 +1,14 @@
 """The claims of each token the service signs (RFC 9068 access tokens, OIDC ID tokens)."""
 
-import base64
 import hashlib
 import secrets
+
+from app.base64url import b64url
 
 
 def at_hash(access_token):
     """OIDC Core §3.1.3.6: base64url of the left half of SHA-256 of the access token."""
-    digest = hashlib.sha256(access_token.encode("ascii")).digest()
-    return base64.urlsafe_b64encode(digest[:16]).rstrip(b"=").decode("ascii")
+    return b64url(hashlib.sha256(access_token.encode("ascii")).digest()[:16])
 
 
 class TokenIssuer:
