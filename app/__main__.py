@@ -65,6 +65,14 @@ def _parser():
     client_create.add_argument("--public", action="store_true", help="no secret (native or browser app)")
     client_create.add_argument("--access-token-ttl", type=int)
     client_create.add_argument("--refresh-token-ttl", type=int)
+    client_create.add_argument("--auth-method", choices=admin.AUTH_METHODS,
+                               help="client authentication (default client_secret_basic; none with --public)")
+    client_create.add_argument("--jwks-file", help="private_key_jwt: a JSON file with the client's public keys (JWKS)")
+    client_create.add_argument("--require-consent", action="store_true", help="ask the user's consent (third party)")
+    client_create.add_argument("--require-par", action="store_true", help="authorization requests must be pushed")
+    client_create.add_argument("--require-dpop", action="store_true", help="issue DPoP-bound tokens only")
+    client_create.add_argument("--refresh-grace-seconds", type=int, default=0,
+                               help="how long a just-rotated refresh token may be presented again (0-300)")
     client.add_parser("list")
 
     keys = groups.add_parser("keys").add_subparsers(dest="action", required=True)
@@ -74,6 +82,16 @@ def _parser():
     demo = groups.add_parser("demo", help="create a demo tenant, user and clients and print a walkthrough")
     demo.add_argument("--text", action="store_true", help="print the walkthrough as text instead of JSON")
     return parser
+
+
+def _read_jwks(path):
+    try:
+        with open(path, encoding="utf-8") as handle:
+            return json.load(handle)
+    except OSError as exc:
+        raise CliError(f"cannot read --jwks-file {path}: {exc.strerror}") from None
+    except ValueError:
+        raise CliError(f"--jwks-file {path} is not JSON") from None
 
 
 def run(args, services, stdin):
@@ -102,7 +120,10 @@ def run(args, services, stdin):
             database, clock, name=args.name, audience=args.audience, tenant=args.tenant, grants=args.grant,
             redirect_uris=args.redirect_uri, post_logout_redirect_uris=args.post_logout_redirect_uri,
             scopes=scopes or None, public=args.public, access_token_ttl=args.access_token_ttl,
-            refresh_token_ttl=args.refresh_token_ttl)
+            refresh_token_ttl=args.refresh_token_ttl, auth_method=args.auth_method,
+            jwks=_read_jwks(args.jwks_file) if args.jwks_file else None, require_consent=args.require_consent,
+            require_par=args.require_par, require_dpop=args.require_dpop,
+            refresh_grace_seconds=args.refresh_grace_seconds)
     if command == ("client", "list"):
         return admin.list_clients(database)
     if command == ("keys", "rotate"):

@@ -3,6 +3,8 @@
 import re
 from urllib.parse import urlsplit
 
+import jwt
+
 from app import opaque
 from app.grants import CONFIDENTIAL_ONLY, GRANT_TYPES
 from app.passwords import hash_password
@@ -14,6 +16,11 @@ _SLUG = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$")
 # Deliberately plain: one @, no spaces, a dot in the domain; the mailbox itself is not checked.
 _EMAIL = re.compile(r"^[^@\s]{1,64}@[^@\s]+\.[^@\s.]{2,}$")
 USER_FACING_GRANTS = ("authorization_code", "urn:ietf:params:oauth:grant-type:device_code")
+AUTH_METHODS = ("client_secret_basic", "client_secret_post", "private_key_jwt", "none")
+SECRET_AUTH_METHODS = ("client_secret_basic", "client_secret_post")
+# RFC 7517 §9.2 / RFC 7518 §6: members that only a private or symmetric key has.
+_PRIVATE_JWK_MEMBERS = ("d", "p", "q", "dp", "dq", "qi", "oth", "k")
+MAX_REFRESH_GRACE_SECONDS = 300
 
 
 class AdminError(Exception):
@@ -40,7 +47,11 @@ def client_json(client, tenant_slug=None, client_secret=None):
             "tenant": tenant_slug, "redirect_uris": list(client.redirect_uris),
             "post_logout_redirect_uris": list(client.post_logout_redirect_uris),
             "grant_types": list(client.grant_types), "scopes": list(client.allowed_scopes),
-            "token_endpoint_auth_method": client.token_endpoint_auth_method, "status": client.status}
+            "token_endpoint_auth_method": client.token_endpoint_auth_method, "status": client.status,
+            "require_consent": client.require_consent, "require_par": client.require_par,
+            "require_dpop": client.require_dpop, "refresh_grace_seconds": client.refresh_grace_seconds}
+    if client.jwks is not None:
+        data["jwks"] = client.jwks
     if client_secret is not None:
         data["client_secret"] = client_secret
     return data
@@ -90,8 +101,42 @@ def check_redirect_uri(uri, what="redirect URI"):
     return uri
 
 
+def check_client_jwks(jwks):
+    """A JWKS of public RSA or P-256 keys (RFC 7517 §5), the keys a private_key_jwt client signs with."""
+    keys = jwks.get("keys") if isinstance(jwks, dict) else None
+    if not isinstance(keys, list) or not keys:
+        raise AdminError('the JWKS must be a JSON object {"keys": [...]} with at least one key')
+    for key in keys:
+        if not isinstance(key, dict) or key.get("kty") not in ("RSA", "EC"):
+            raise AdminError("every key of the JWKS must be an RSA or EC public key (kty RSA or EC)")
+        if key["kty"] == "EC" and key.get("crv") != "P-256":
+            raise AdminError("EC keys of the JWKS must be on the P-256 curve (ES256)")
+        if any(member in key for member in _PRIVATE_JWK_MEMBERS):
+            raise AdminError("the JWKS holds a private key; register only the public keys")
+        if key.get("alg", "RS256" if key["kty"] == "RSA" else "ES256") not in ("RS256", "ES256"):
+            raise AdminError(f"unsupported key algorithm '{key.get('alg')}'; use RS256 or ES256")
+        try:
+            jwt.PyJWK(key)
+        except (jwt.PyJWKError, jwt.InvalidKeyError, ValueError, TypeError):
+            raise AdminError("a key of the JWKS is not a valid public key") from None
+    return {"keys": keys}
+
+
+def _auth_method(public, auth_method, jwks):
+    method = auth_method or ("none" if public else "client_secret_basic")
+    if method not in AUTH_METHODS:
+        raise AdminError(f"--auth-method must be one of {', '.join(AUTH_METHODS)}, got '{method}'")
+    if public and method != "none":
+        raise AdminError("a public client authenticates with --auth-method none")
+    if (method == "private_key_jwt") != (jwks is not None):
+        raise AdminError("--auth-method private_key_jwt and --jwks-file go together")
+    return method
+
+
 def create_client(database, clock, *, name, audience, grants, redirect_uris=(), post_logout_redirect_uris=(),
-                  scopes=None, tenant=None, public=False, access_token_ttl=None, refresh_token_ttl=None):
+                  scopes=None, tenant=None, public=False, access_token_ttl=None, refresh_token_ttl=None,
+                  auth_method=None, jwks=None, require_consent=False, require_par=False, require_dpop=False,
+                  refresh_grace_seconds=0):
     if not (name or "").strip():
         raise AdminError("the client name must not be empty")
     audience_type = (audience or "").upper()
@@ -101,6 +146,11 @@ def create_client(database, clock, *, name, audience, grants, redirect_uris=(), 
         raise AdminError("a tenant client needs --tenant")
     if audience_type == "GLOBAL" and tenant:
         raise AdminError("a global client belongs to no tenant; drop --tenant")
+    method = _auth_method(public, auth_method, jwks)
+    public = method == "none"
+    jwks = check_client_jwks(jwks) if jwks is not None else None
+    if not isinstance(refresh_grace_seconds, int) or not 0 <= refresh_grace_seconds <= MAX_REFRESH_GRACE_SECONDS:
+        raise AdminError(f"--refresh-grace-seconds must be 0-{MAX_REFRESH_GRACE_SECONDS}")
     grants = list(dict.fromkeys(grants or ()))
     if not grants:
         raise AdminError("give at least one --grant")
@@ -123,14 +173,16 @@ def create_client(database, clock, *, name, audience, grants, redirect_uris=(), 
     for ttl in (access_token_ttl, refresh_token_ttl):
         if ttl is not None and ttl <= 0:
             raise AdminError("token lifetimes must be positive")
-    client_secret = None if public else opaque.new_secret()
+    client_secret = opaque.new_secret() if method in SECRET_AUTH_METHODS else None
     tenant_row = _find_tenant(database, tenant) if tenant else None
     client = clients.insert(
         database, name=name.strip(), audience_type=audience_type, tenant_id=tenant_row.id if tenant_row else None,
         redirect_uris=redirect_uris, post_logout_redirect_uris=post_logout, grant_types=grants,
-        allowed_scopes=scopes, token_endpoint_auth_method="none" if public else "client_secret_basic",
+        allowed_scopes=scopes, token_endpoint_auth_method=method,
         client_secret_hash=opaque.digest(client_secret) if client_secret else None,
-        access_token_ttl=access_token_ttl, refresh_token_ttl=refresh_token_ttl, now=_now(clock))
+        access_token_ttl=access_token_ttl, refresh_token_ttl=refresh_token_ttl, now=_now(clock), jwks=jwks,
+        require_consent=bool(require_consent), require_par=bool(require_par), require_dpop=bool(require_dpop),
+        refresh_grace_seconds=refresh_grace_seconds)
     return client_json(client, tenant_row.slug if tenant_row else None, client_secret)
 
 

@@ -208,21 +208,36 @@ def _statements(sql):
 
 
 def migrate(database, now):
-    """Apply pending migrations; return the versions applied. Safe when run by several processes."""
+    """Apply pending migrations; return the versions applied. Safe when run by several processes.
+
+    SQLite changes a table's constraints by rebuilding it, which needs foreign keys off, and they
+    cannot be switched inside a transaction: they are off while migrating, and PRAGMA
+    foreign_key_check runs before COMMIT, so a migration that broke a reference is rolled back.
+    """
     kind = dialect(database)
     enable_wal(database)
     applied_now = []
-    with exclusive(database):
-        database.execute_sql(
-            "CREATE TABLE IF NOT EXISTS schema_migrations (version TEXT PRIMARY KEY, applied_at BIGINT NOT NULL)")
-        done = {row[0] for row in database.execute_sql("SELECT version FROM schema_migrations")}
-        for version, path in migration_files(kind):
-            if version in done:
-                continue
-            for statement in _statements(path.read_text()):
-                database.execute_sql(statement)
+    if kind == "sqlite":
+        database.execute_sql("PRAGMA foreign_keys = OFF")
+    try:
+        with exclusive(database):
             database.execute_sql(
-                f"INSERT INTO schema_migrations (version, applied_at) VALUES ({database.param}, {database.param})",
-                (version, int(now)))
-            applied_now.append(version)
+                "CREATE TABLE IF NOT EXISTS schema_migrations (version TEXT PRIMARY KEY, applied_at BIGINT NOT NULL)")
+            done = {row[0] for row in database.execute_sql("SELECT version FROM schema_migrations")}
+            for version, path in migration_files(kind):
+                if version in done:
+                    continue
+                for statement in _statements(path.read_text()):
+                    database.execute_sql(statement)
+                database.execute_sql(
+                    f"INSERT INTO schema_migrations (version, applied_at) VALUES ({database.param}, {database.param})",
+                    (version, int(now)))
+                applied_now.append(version)
+            if kind == "sqlite" and applied_now:
+                broken = database.execute_sql("PRAGMA foreign_key_check").fetchall()
+                if broken:
+                    raise peewee.IntegrityError(f"migrations {applied_now} would break foreign keys: {broken[:5]}")
+    finally:
+        if kind == "sqlite":
+            database.execute_sql("PRAGMA foreign_keys = ON")
     return applied_now

@@ -60,6 +60,11 @@ class Application(BaseModel):
     refresh_token_ttl = pw.BigIntegerField(null=True)
     status = pw.TextField(default="active")
     created_at = pw.BigIntegerField()
+    jwks = pw.TextField(null=True)
+    require_consent = pw.BooleanField(default=False)
+    require_par = pw.BooleanField(default=False)
+    require_dpop = pw.BooleanField(default=False)
+    refresh_grace_seconds = pw.BigIntegerField(default=0)
 
 
 class SsoSession(BaseModel):

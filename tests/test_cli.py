@@ -7,7 +7,9 @@ import subprocess
 import sys
 from pathlib import Path
 
+import jwt
 import pytest
+from cryptography.hazmat.primitives.asymmetric import ec
 
 from app.__main__ import main
 from app.passwords import verify_password
@@ -93,6 +95,15 @@ def test_public_client_has_no_secret(cli):
     (("client", "create", "--name", "X", "--audience", "planet", "--grant", "client_credentials"), "",
      "invalid choice", "application"),
     (("tenant", "delete"), "", "invalid choice", "tenant"),
+    (("client", "create", "--name", "X", "--audience", "global", "--grant", "client_credentials",
+      "--refresh-grace-seconds", "301"), "", "--refresh-grace-seconds must be 0-300", "application"),
+    (("client", "create", "--name", "X", "--audience", "global", "--grant", "client_credentials",
+      "--auth-method", "private_key_jwt"), "", "go together", "application"),
+    (("client", "create", "--name", "X", "--audience", "global", "--grant", "client_credentials",
+      "--jwks-file", "/nonexistent/jwks.json"), "", "cannot read --jwks-file", "application"),
+    (("client", "create", "--name", "X", "--audience", "global", "--grant", "authorization_code", "--public",
+      "--redirect-uri", "http://127.0.0.1/cb", "--auth-method", "client_secret_post"), "", "--auth-method none",
+     "application"),
 ])
 def test_bad_input_exits_non_zero_with_one_line_and_creates_nothing(
         cli, clean_database, argv, stdin, message, table):
@@ -160,3 +171,48 @@ def test_db_prune_reports_what_it_deleted(cli):
 def test_key_rotation_is_audited(cli, clean_database):
     cli("keys", "rotate")
     assert clean_database.execute_sql("SELECT COUNT(*) FROM audit_event WHERE event = 'key.rotated'").fetchone()[0] == 1
+
+
+def _public_jwk(private_key):
+    return json.loads(jwt.algorithms.ECAlgorithm.to_jwk(private_key.public_key()))
+
+
+def test_a_private_key_jwt_client_registers_public_keys_and_gets_no_secret(cli, clean_database, tmp_path):
+    jwks_file = tmp_path / "jwks.json"
+    jwks_file.write_text(json.dumps({"keys": [_public_jwk(ec.generate_private_key(ec.SECP256R1()))]}))
+    code, client, err = cli("client", "create", "--name", "Svc", "--audience", "global", "--grant",
+                            "client_credentials", "--auth-method", "private_key_jwt", "--jwks-file", str(jwks_file))
+    assert code == 0, err
+    assert client["token_endpoint_auth_method"] == "private_key_jwt" and "client_secret" not in client
+    assert client["jwks"]["keys"][0]["kty"] == "EC"
+    assert clean_database.execute_sql("SELECT client_secret_hash FROM application").fetchone()[0] is None
+
+
+@pytest.mark.parametrize("jwks, message", [
+    ({"keys": []}, "at least one key"),
+    ({"keys": [{"kty": "oct", "k": "c2VjcmV0"}]}, "RSA or EC"),
+    ("private", "holds a private key"),
+    ({"keys": [{"kty": "EC", "crv": "P-256", "x": "AAAA", "y": "AAAA"}]}, "not a valid public key"),
+])
+def test_a_jwks_with_private_symmetric_or_broken_keys_is_refused(cli, clean_database, tmp_path, jwks, message):
+    if jwks == "private":
+        jwks = {"keys": [json.loads(jwt.algorithms.ECAlgorithm.to_jwk(ec.generate_private_key(ec.SECP256R1())))]}
+    jwks_file = tmp_path / "jwks.json"
+    jwks_file.write_text(json.dumps(jwks))
+    code, out, err = cli("client", "create", "--name", "Svc", "--audience", "global", "--grant",
+                         "client_credentials", "--auth-method", "private_key_jwt", "--jwks-file", str(jwks_file))
+    assert code != 0 and out is None and message in err
+    assert count(clean_database, "application") == 0
+
+
+def test_client_options_are_stored_and_printed(cli):
+    code, client, err = cli("client", "create", "--name", "Third party", "--audience", "global", "--grant",
+                            "authorization_code", "--grant", "refresh_token", "--redirect-uri", "https://tp.example/cb",
+                            "--auth-method", "client_secret_post", "--require-consent", "--require-par",
+                            "--require-dpop", "--refresh-grace-seconds", "30")
+    assert code == 0, err
+    assert client["token_endpoint_auth_method"] == "client_secret_post" and client["client_secret"]
+    assert (client["require_consent"], client["require_par"], client["require_dpop"]) == (True, True, True)
+    assert client["refresh_grace_seconds"] == 30
+    code, (listed,), _ = cli("client", "list")
+    assert listed["refresh_grace_seconds"] == 30 and listed["require_par"] is True

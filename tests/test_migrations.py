@@ -98,3 +98,40 @@ def test_a_database_at_the_first_migration_upgrades_and_keeps_its_signing_key(em
     active = {key["alg"]: key["kid"] for key in list_keys(database, time.time()) if key["status"] == "active"}
     database.close()
     assert active["RS256"] == rs256_kid and set(active) == {"RS256", "ES256"}
+
+
+def test_rebuilding_the_application_table_keeps_its_rows_ids_and_references(empty_database_url):
+    """0005 rebuilds `application` on SQLite (new CHECKs): clients, their ids and the rows pointing at them survive."""
+    from app.db import _statements
+
+    database = connect(empty_database_url)
+    kind = dialect(database)
+    files = migration_files(kind)
+    before = [(version, path) for version, path in files if version < "0005"]
+    p = database.param
+    with database.atomic():
+        for _, path in before:
+            for statement in _statements(path.read_text()):
+                database.execute_sql(statement)
+        database.execute_sql("CREATE TABLE schema_migrations (version TEXT PRIMARY KEY, applied_at BIGINT NOT NULL)")
+        for version, _ in before:
+            database.execute_sql(f"INSERT INTO schema_migrations VALUES ({p}, 0)", (version,))
+        database.execute_sql("INSERT INTO tenant (id, slug, name, created_at) VALUES (7, 'acme', 'Acme', 0)")
+        database.execute_sql('INSERT INTO "user" (id, tenant_id, email, password_hash, created_at, updated_at)'
+                             " VALUES (5, 7, 'a@b.example', 'x', 0, 0)")
+        database.execute_sql(
+            "INSERT INTO application (id, client_id, client_secret_hash, name, audience_type, grant_types,"
+            " token_endpoint_auth_method, created_at) VALUES"
+            " (41, 'svc', 'hash', 'Svc', 'GLOBAL', '[\"refresh_token\"]', 'client_secret_basic', 0),"
+            " (42, 'cli', NULL, 'Cli', 'GLOBAL', '[\"refresh_token\"]', 'none', 0)")
+        database.execute_sql(
+            "INSERT INTO refresh_token (token_hash, family_id, application_id, user_id, tenant_id, scope, created_at,"
+            " expires_at) VALUES ('t', 'f', 42, 5, 7, 'openid', 0, 1)")
+    assert "0005_client_options" in migrate(database, time.time())
+    rows = database.execute_sql("SELECT id, client_id, token_endpoint_auth_method, refresh_grace_seconds, jwks"
+                                " FROM application ORDER BY id").fetchall()
+    joined = database.execute_sql("SELECT a.client_id FROM refresh_token r JOIN application a"
+                                  " ON a.id = r.application_id").fetchall()
+    database.close()
+    assert rows == [(41, "svc", "client_secret_basic", 0, None), (42, "cli", "none", 0, None)]
+    assert joined == [("cli",)]

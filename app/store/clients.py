@@ -11,7 +11,8 @@ from app.models import Application, Tenant
 
 _CLIENT_COLUMNS = ("id, client_id, client_secret_hash, name, audience_type, tenant_id, redirect_uris,"
                    " post_logout_redirect_uris, grant_types, allowed_scopes, token_endpoint_auth_method,"
-                   " access_token_ttl, refresh_token_ttl, status")
+                   " access_token_ttl, refresh_token_ttl, status, jwks, require_consent, require_par, require_dpop,"
+                   " refresh_grace_seconds")
 
 
 @dataclass(frozen=True)
@@ -30,6 +31,11 @@ class Client:
     access_token_ttl: int | None
     refresh_token_ttl: int | None
     status: str
+    jwks: dict | None               # private_key_jwt: the client's registered public keys
+    require_consent: bool
+    require_par: bool
+    require_dpop: bool
+    refresh_grace_seconds: int
 
     @property
     def is_public(self):
@@ -51,15 +57,16 @@ def find_client(database, client_id):
     if row is None:
         return None
     (id_, cid, secret_hash, name, audience, tenant_id, redirects, logout_redirects, grants, scopes,
-     method, access_ttl, refresh_ttl, status) = row
+     method, access_ttl, refresh_ttl, status, jwks, require_consent, require_par, require_dpop, grace) = row
     return Client(id_, cid, secret_hash, name, audience, tenant_id, tuple(json.loads(redirects)),
                   tuple(json.loads(logout_redirects)), tuple(json.loads(grants)), tuple(json.loads(scopes)),
-                  method, access_ttl, refresh_ttl, status)
+                  method, access_ttl, refresh_ttl, status, json.loads(jwks) if jwks else None, bool(require_consent),
+                  bool(require_par), bool(require_dpop), grace)
 
 
 def insert(database, *, name, audience_type, tenant_id, redirect_uris, post_logout_redirect_uris, grant_types,
            allowed_scopes, token_endpoint_auth_method, client_secret_hash, access_token_ttl, refresh_token_ttl,
-           now):
+           now, jwks=None, require_consent=False, require_par=False, require_dpop=False, refresh_grace_seconds=0):
     """A new active client with a fresh random client_id; returns the stored Client."""
     with write_transaction(database):
         row = Application.create(
@@ -68,7 +75,9 @@ def insert(database, *, name, audience_type, tenant_id, redirect_uris, post_logo
             post_logout_redirect_uris=post_logout_redirect_uris, grant_types=grant_types,
             allowed_scopes=allowed_scopes, token_endpoint_auth_method=token_endpoint_auth_method,
             access_token_ttl=access_token_ttl, refresh_token_ttl=refresh_token_ttl, status="active",
-            created_at=int(now))
+            created_at=int(now), jwks=json.dumps(jwks) if jwks is not None else None,
+            require_consent=require_consent, require_par=require_par, require_dpop=require_dpop,
+            refresh_grace_seconds=refresh_grace_seconds)
     return find_client(database, row.client_id)
 
 
