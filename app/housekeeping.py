@@ -2,7 +2,7 @@
 
 from app.db import write_transaction
 from app.store import (audit_events, authorization_codes, authorization_requests, device_authorizations,
-                       login_challenges, refresh_tokens, sso_sessions, throttles)
+                       login_challenges, refresh_tokens, sso_sessions, throttles, used_jti)
 
 # Expired rows stay this long after expiry (useful when investigating an incident).
 GRACE_SECONDS = 86400
@@ -30,5 +30,6 @@ def prune(database, now, audit_days=365):
         device_authorizations.detach_from_sessions(database, *dead_sessions)
         counts["sso_session"] = sso_sessions.prune(database, old)
         counts["rate_counter"] = throttles.prune(database, now)
+        counts["used_jti"] = used_jti.prune(database, now)
         counts["audit_event"] = audit_events.prune(database, now - audit_days * 86400)
     return {name: max(count, 0) for name, count in counts.items()}

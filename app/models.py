@@ -190,7 +190,16 @@ class RateCounter(BaseModel):
         indexes = ((("bucket", "window_start"), True),)
 
 
+class UsedJti(BaseModel):
+    kind = pw.TextField()
+    jti_hash = pw.TextField()
+    expires_at = pw.BigIntegerField(index=True)
+
+    class Meta:
+        indexes = ((("kind", "jti_hash"), True),)
+
+
 ALL_MODELS = [
     Tenant, User, Application, SsoSession, AuthorizationRequest, LoginChallenge, AuthorizationCode,
-    DeviceAuthorization, RefreshToken, SigningKey, AuditEvent, RateCounter,
+    DeviceAuthorization, RefreshToken, SigningKey, AuditEvent, RateCounter, UsedJti,
 ]
