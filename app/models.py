@@ -94,6 +94,7 @@ class AuthorizationRequest(BaseModel):
     created_at = pw.BigIntegerField()
     expires_at = pw.BigIntegerField(index=True)
     completed_at = pw.BigIntegerField(null=True)
+    signed_in_session_id = pw.BigIntegerField(null=True)
 
 
 class LoginChallenge(BaseModel):
@@ -199,7 +200,13 @@ class UsedJti(BaseModel):
         indexes = ((("kind", "jti_hash"), True),)
 
 
+class ServerSecret(BaseModel):
+    name = pw.TextField(unique=True)
+    value = pw.TextField()
+    created_at = pw.BigIntegerField()
+
+
 ALL_MODELS = [
     Tenant, User, Application, SsoSession, AuthorizationRequest, LoginChallenge, AuthorizationCode,
-    DeviceAuthorization, RefreshToken, SigningKey, AuditEvent, RateCounter, UsedJti,
+    DeviceAuthorization, RefreshToken, SigningKey, AuditEvent, RateCounter, UsedJti, ServerSecret,
 ]
