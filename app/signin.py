@@ -89,5 +89,11 @@ class SignIn:
             return None
         return authorization_requests.open_request_application_name(self._database, request_id, self._clock.now())
 
+    def signed_in_for(self, next_path, session):
+        """When next_path resumes a stored authorization request, record that this session signed in for it."""
+        request_id = resumed_request_id(next_path)
+        if request_id is not None:
+            authorization_requests.mark_signed_in(self._database, request_id, session.id, self._clock.now())
+
     def challenge_tenants(self, users):
         return [{"slug": u.tenant_slug, "name": u.tenant_name} for u in users]

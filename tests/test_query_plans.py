@@ -162,13 +162,22 @@ HOT_STATEMENTS = [
     ("authorization.resume: request by request_hash",
      "SELECT r.id, a.client_id, r.redirect_uri, r.scope, r.state, r.nonce, r.code_challenge,"
      " r.code_challenge_method, r.prompt, r.login_hint, r.max_age, r.created_at, r.expires_at,"
-     " r.completed_at FROM authorization_request r JOIN application a ON a.id = r.application_id"
-     " WHERE r.request_hash = ?",
+     " r.completed_at, r.signed_in_session_id FROM authorization_request r"
+     " JOIN application a ON a.id = r.application_id WHERE r.request_hash = ?",
      (DIGEST,)),
     # app/authorization.py Authorizer.resume: finish once
     ("authorization.resume: complete",
      "UPDATE authorization_request SET completed_at = ? WHERE id = ? AND completed_at IS NULL",
      (NOW, 888)),
+    # app/store/authorization_requests.py mark_signed_in (a sign-in made for a stored request)
+    ("authorization_requests.mark_signed_in",
+     "UPDATE authorization_request SET signed_in_session_id = ?"
+     " WHERE request_hash = ? AND completed_at IS NULL AND expires_at > ?",
+     (321, DIGEST, NOW)),
+    # app/store/server_secrets.py get_or_create (once per worker and key)
+    ("server_secrets.get_or_create",
+     "SELECT value FROM server_secret WHERE name = ?",
+     ("password-salt",)),
     # app/signin.py SignIn.redeem_challenge: login_challenge by challenge_hash
     ("signin.redeem_challenge: challenge by challenge_hash",
      "SELECT id, user_ids, next_path, expires_at, used_at FROM login_challenge WHERE challenge_hash = ?",
