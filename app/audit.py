@@ -3,6 +3,7 @@
 import json
 import logging
 
+from app.capped import capped
 from app.store import audit_events
 
 log = logging.getLogger("app.audit")
@@ -18,7 +19,10 @@ class Audit:
         self._clock = clock
 
     def record(self, event, *, client_id=None, user_id=None, tenant_id=None, ip=None, **detail):
-        detail = {k: v for k, v in detail.items() if k not in _FORBIDDEN and v is not None}
+        # Attacker-typed text (a 60 KB "email") is stored capped, so failures cannot grow the table by their size.
+        detail = {k: capped(v) if isinstance(v, str) else v for k, v in detail.items()
+                  if k not in _FORBIDDEN and v is not None}
+        client_id = capped(client_id) if isinstance(client_id, str) else client_id
         now = int(self._clock.now())
         audit_events.insert(self._database, event=event, now=now, client_id=client_id, user_id=user_id,
                             tenant_id=tenant_id, ip=ip, detail_json=json.dumps(detail, sort_keys=True))

@@ -6,6 +6,7 @@ refused until the window ends. Windows pass, so nobody can lock a user out for g
 
 from dataclasses import dataclass
 
+from app.capped import capped
 from app.clientip import throttle_bucket
 from app.errors import TooManyRequests
 from app.store import throttles
@@ -38,7 +39,7 @@ class Throttle:
 
     @staticmethod
     def _bucket(limit, key):
-        return f"{limit.name}:{throttle_bucket(key) if limit.per_address else key}"
+        return f"{limit.name}:{capped(throttle_bucket(key) if limit.per_address else key)}"
 
     def check(self, limit, key):
         """Raise TooManyRequests (with Retry-After) while the bucket is full."""
