@@ -26,6 +26,8 @@ _TOUCH_EVERY = 60
 CSRF_KEY_NAME = "csrf"
 # 32 random bytes (the pre-session id) and a SHA-256 HMAC are both 43 base64url characters.
 _CSRF_VALUE = re.compile(r"[A-Za-z0-9_-]{43}")
+# Fetch Metadata: our forms post from our own pages; a browser that says otherwise was sent by another site.
+_OWN_FORM_SITES = ("same-origin", "none")
 
 
 @dataclass(frozen=True)
@@ -132,11 +134,16 @@ class Sessions:
         return self._csrf_for(presession)
 
     def check_csrf(self, req, form):
-        """403 unless the form's csrf_token is the full HMAC of the pre-session the CSRF cookie names."""
+        """403 unless the form's csrf_token is the full HMAC of the CSRF cookie's pre-session, sent from our page.
+
+        Sec-Fetch-Site (Fetch Metadata) also stops a site that planted its own cookie and token pair.
+        """
         presession = self._cookie(req, self.csrf_cookie)
         sent = form.get("csrf_token")
+        site = req.get_header("Sec-Fetch-Site")
         if not (presession and sent and _CSRF_VALUE.fullmatch(presession) and _CSRF_VALUE.fullmatch(sent)
-                and hmac.compare_digest(self._csrf_for(presession).encode(), sent.encode())):
+                and hmac.compare_digest(self._csrf_for(presession).encode(), sent.encode())
+                and (site is None or site in _OWN_FORM_SITES)):
             raise PageError("This form has expired",
                             "The page was open too long or was sent from somewhere else. Go back, reload the "
                             "page and try again.", status=403)

@@ -1,7 +1,8 @@
 """Login CSRF (issue 13 item 6): the form token is an HMAC of the pre-session the CSRF cookie names.
 
 A token works only with the cookie it was made for, only in full, and only until the next sign-in,
-which starts a new pre-session. Someone who can plant a cookie cannot pair it with a token of his own.
+which starts a new pre-session. A browser that says (Sec-Fetch-Site) another site sent the form is
+refused too: that stops even an attacker who planted a cookie and fetched its token himself.
 """
 
 import pytest
@@ -19,9 +20,9 @@ def password_form(http):
     return fields
 
 
-def post_login(http, fields, cookie):
+def post_login(http, fields, cookie, headers=None):
     http.set_cookie(CSRF_COOKIE, cookie)
-    return http.post(LOGIN_PATH, fields, expect_errors=True)
+    return http.post(LOGIN_PATH, fields, headers=headers or {}, expect_errors=True)
 
 
 def assert_refused(http, response):
@@ -100,3 +101,17 @@ def test_a_token_from_before_the_sign_in_is_refused_after_it(http, user):
     assert refused.status_int == 403
     assert http.cookies.get(SESSION_COOKIE)
     assert "You are signed out" in form.submit().text
+
+
+@pytest.mark.parametrize("site", ["cross-site", "same-site"])
+def test_a_valid_pair_posted_from_another_site_is_refused(http, user, site):
+    """An attacker who planted a cookie and fetched its token himself still posts from his own page."""
+    fields = password_form(http)
+    assert_refused(http, post_login(http, fields, http.cookies[CSRF_COOKIE], {"Sec-Fetch-Site": site}))
+
+
+@pytest.mark.parametrize("site", ["same-origin", "none"])
+def test_a_valid_pair_posted_from_our_own_page_signs_in(http, user, site):
+    fields = password_form(http)
+    response = post_login(http, fields, http.cookies[CSRF_COOKIE], {"Sec-Fetch-Site": site})
+    assert "You are signed in" in response.text
