@@ -10,7 +10,8 @@ from app.config import ConfigError, load_config
 from app.db import migrate
 from app.demo import as_text, create_demo
 from app.housekeeping import prune
-from app.keys import KeyConfigurationError, list_keys, rotate_keys
+from app.keygen import KeyConfigurationError
+from app.store.signing_keys import list_keys, rotate_keys
 
 
 class CliError(Exception):

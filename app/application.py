@@ -12,7 +12,8 @@ from app.clock import SystemClock
 from app.device import DEVICE_PAGE, DeviceAuthorizations
 from app.config import API_PREFIX, ISSUER_PATH
 from app.grants import build_grants
-from app.keys import KeyRing, ensure_active_key
+from app.keyring import KeyRing
+from app.store.signing_keys import ensure_active_key
 from app.logout import Logout
 from app.logs import RequestId
 from app.models import ALL_MODELS

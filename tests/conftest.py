@@ -14,7 +14,8 @@ from app.application import create_app
 from app.clock import FrozenClock
 from app.config import Config
 from app.db import connect, dialect, migrate
-from app.keys import ALGORITHM, new_rsa_key
+from app.jws import ALGORITHM
+from app.keygen import new_rsa_key
 
 TEST_DATABASE_URL = os.environ.get("OAUTH_TEST_DATABASE_URL")
 ISSUER_BASE = "http://localhost"

@@ -13,7 +13,8 @@ from hypothesis import HealthCheck, given, settings, strategies as st
 
 from app.application import create_app
 from app.config import ConfigError, load_config
-from app.keys import list_keys, rotate_keys, thumbprint
+from app.keygen import thumbprint
+from app.store.signing_keys import list_keys, rotate_keys
 from tests.conftest import JWKS_PATH
 from tests.helpers import ISSUER, b64json, bearer, client_credentials, refresh, sign_in_tokens
 

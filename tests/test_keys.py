@@ -5,7 +5,8 @@ import pytest
 
 from app.application import create_app
 from app.config import Config
-from app.keys import KeyConfigurationError, list_keys, rotate_keys, thumbprint
+from app.keygen import KeyConfigurationError, thumbprint
+from app.store.signing_keys import list_keys, rotate_keys
 from tests.conftest import JWKS_PATH
 from tests.helpers import client_credentials, verify_with_jwks
 

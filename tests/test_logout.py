@@ -8,7 +8,7 @@ import jwt
 import pytest
 from cryptography.hazmat.primitives.asymmetric import rsa
 
-from app.keys import rotate_keys
+from app.store.signing_keys import rotate_keys
 from tests.helpers import (AUTHORIZE_PATH, CSRF_COOKIE, LOGOUT_PATH, POST_LOGOUT_REDIRECT_URI, SESSION_COOKIE,
                            authorize_params, pkce_pair, redirect_query, refresh, sign_in_tokens, web_client)
 

@@ -78,7 +78,7 @@ def test_a_database_at_the_first_migration_upgrades_and_keeps_its_signing_key(em
 
     from app.config import load_config
     from app.db import _statements
-    from app.keys import ensure_active_key, list_keys
+    from app.store.signing_keys import ensure_active_key, list_keys
 
     database = connect(empty_database_url)
     kind = dialect(database)

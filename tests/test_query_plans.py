@@ -5,7 +5,7 @@ it mirrors; `?` stands where the code writes `{database.param}`. When one of tho
 its SQL, change the copy here too. A plan step "SCAN <table>" without an index is a full table scan:
 its cost grows with the table (issue 7: flat as the data grows).
 
-The one whole-table read on purpose is the key ring's refresh (app/keys.py KeyRing._refresh): it reads
+The one whole-table read on purpose is the key ring's refresh (app/keyring.py KeyRing._refresh): it reads
 every signing key, at most once per key_refresh_interval (5 s) per worker, and the table holds a
 handful of keys. It is checked separately: it may scan signing_key and nothing else.
 """
@@ -136,11 +136,11 @@ HOT_STATEMENTS = [
     ("sessions.end",
      "UPDATE sso_session SET ended_at = ? WHERE id = ? AND ended_at IS NULL",
      (NOW, 321)),
-    # app/keys.py KeyRing._active_private_key: the private key by kid (once per key and process)
+    # app/store/signing_keys.py private_key_pem: the private key by kid (once per key and process)
     ("keys: private key by kid",
      "SELECT private_key FROM signing_key WHERE kid = ?",
      ("NzbLsXh8uDCcd-6MNwXF4W_7noWXFZAfHkxZsRGC9Xs",)),
-    # app/keys.py _active_algorithms (ensure_active_key at every start, rotate_keys)
+    # app/store/signing_keys.py _active_algorithms (ensure_active_key at every start, rotate_keys)
     ("keys.ensure_active_key",
      "SELECT alg FROM signing_key WHERE status = 'active'",
      ()),
@@ -193,8 +193,10 @@ PRUNE_STATEMENTS = [
      " (SELECT id FROM sso_session WHERE expires_at < ? OR ended_at < ?)", (NOW, NOW)),
 ]
 
-# app/keys.py KeyRing._refresh: every key, at most every 5 s per worker (see the module docstring).
-KEY_RING_REFRESH = "SELECT kid, status, publish_until, public_jwk, alg FROM signing_key ORDER BY id"
+# app/store/signing_keys.py all_keys, read by app/keyring.py KeyRing._refresh: every key, at most every 5 s
+# per worker (see the module docstring).
+KEY_RING_REFRESH = ("SELECT kid, alg, public_jwk, status, created_at, activated_at, retired_at, publish_until"
+                    " FROM signing_key ORDER BY id")
 
 _SCAN = re.compile(r"^SCAN (\S+)")
 _INDEXED = ("USING INDEX", "USING COVERING INDEX", "USING PRIMARY KEY", "USING INTEGER PRIMARY KEY")

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from app.keys import ALGORITHM
+from app.jws import ALGORITHM
 from tests.conftest import TABLES
 from tests.live import LiveServer, live_server
 
