@@ -17,6 +17,8 @@ from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature
 
 ALGORITHM = "RS256"  # ID tokens, and access tokens unless OAUTH_ACCESS_TOKEN_ALG=ES256
 ALGORITHMS = ("RS256", "ES256")
+# How far ahead of our clock an iat or nbf may be: another host's clock may run a little fast.
+CLOCK_SKEW = 60
 
 _ALGORITHMS = {alg: jwt.get_algorithm_by_name(alg) for alg in ALGORITHMS}
 _ECDSA_SHA256 = ec.ECDSA(hashes.SHA256())
@@ -122,7 +124,11 @@ def _number(claims, name):
 
 
 def check_claims(claims, *, issuer, audience, now, verify_exp=True):
-    """RFC 7519 §4.1: iss, sub, iat and exp present; iss ours; aud names audience (when given); not expired."""
+    """RFC 7519 §4.1: iss, sub, iat and exp present; iss ours; aud names audience (when given); not expired.
+
+    iat or nbf more than CLOCK_SKEW seconds ahead of now is refused (§4.1.5, §4.1.6): we never sign
+    such a token, so one is forged or came from a host with a broken clock.
+    """
     for name in ("iss", "sub", "iat", "exp"):
         if claims.get(name) is None:
             raise jwt.MissingRequiredClaimError(name)
@@ -132,6 +138,10 @@ def check_claims(claims, *, issuer, audience, now, verify_exp=True):
         raise jwt.exceptions.InvalidSubjectError("Subject must be a string")
     if "jti" in claims and not isinstance(claims["jti"], str):
         raise jwt.exceptions.InvalidJTIError("JWT ID must be a string")
+    if _number(claims, "iat") > now + CLOCK_SKEW:
+        raise jwt.ImmatureSignatureError("The token is not yet valid (iat)")
+    if "nbf" in claims and _number(claims, "nbf") > now + CLOCK_SKEW:
+        raise jwt.ImmatureSignatureError("The token is not yet valid (nbf)")
     if audience is not None:
         audiences = claims.get("aud")
         if not audiences:

@@ -198,6 +198,26 @@ def test_an_access_token_is_not_accepted_as_a_hint(http, client, signed_in):
     assert_signed_in(http, client)
 
 
+@pytest.mark.parametrize("typ", ["AT+JWT", "At+Jwt", "application/AT+JWT"])
+def test_an_access_token_is_refused_as_a_hint_whatever_the_case_of_its_typ(http, services, client, signed_in, typ):
+    """RFC 7515 §4.1.9: typ values compare case-insensitively."""
+    access_claims = unverified(signed_in["access_token"])
+    token = services.keyring.sign({**access_claims, "sid": unverified(signed_in["id_token"])["sid"]}, typ=typ)
+    response = http.get(LOGOUT_PATH, {"id_token_hint": token, "post_logout_redirect_uri": POST_LOGOUT_REDIRECT_URI},
+                        status=400)
+    assert_page(response, 400)
+    assert_signed_in(http, client)
+
+
+def test_a_hint_issued_in_the_future_is_refused(http, services, client, signed_in, clock):
+    claims = unverified(signed_in["id_token"])
+    hint = services.keyring.sign({**claims, "iat": int(clock.now()) + 3600})
+    response = http.get(LOGOUT_PATH, {"id_token_hint": hint, "post_logout_redirect_uri": POST_LOGOUT_REDIRECT_URI},
+                        status=400)
+    assert_page(response, 400)
+    assert_signed_in(http, client)
+
+
 def test_a_client_id_that_is_not_the_hints_audience_is_a_400_page(http, make_client, client, signed_in):
     other = web_client(make_client, name="Other")
     response = http.get(LOGOUT_PATH, {"id_token_hint": signed_in["id_token"], "client_id": other["client_id"]},
