@@ -24,8 +24,10 @@ class KeyRing:
         self._clock = clock
         self._lock = threading.Lock()
         self._checked_at = float("-inf")
+        self._next_change = float("inf")  # when a key's publication window next ends, by the clock
         self._fingerprint = None
-        self._public = {}           # kid -> (alg, public key object), for every key we know
+        self._parsed = {}           # kid -> public key object, parsed once
+        self._public = {}           # kid -> (alg, public key, publish_until): the keys that verify
         self._private = {}          # kid -> private key object (loaded on demand, kept)
         self._active_kids = {}      # alg -> kid of the key that signs with it now
         self._jwks_body = b'{"keys":[]}'
@@ -33,7 +35,8 @@ class KeyRing:
 
     def _refresh(self, force=False):
         now = self._clock.now()
-        if not force and now - self._checked_at < self._config.key_refresh_interval:
+        # Times in the rows are known in advance, so the view also changes exactly when one passes.
+        if not force and now - self._checked_at < self._config.key_refresh_interval and now < self._next_change:
             return
         with self._lock:
             keys = signing_keys.all_keys(self._database)
@@ -42,15 +45,18 @@ class KeyRing:
             fingerprint = tuple((key.kid, key.status, key.published(now)) for key in keys)
             if fingerprint == self._fingerprint and not force:
                 return
-            published, active_kids = [], {}
+            published, public, active_kids = [], {}, {}
             for key in keys:
-                if key.kid not in self._public:
-                    self._public[key.kid] = (key.alg, load_public_key(key.alg, key.public_jwk))
                 if key.status == "active":
                     active_kids[key.alg] = key.kid
                 if key.published(now):
                     published.append(key.public_jwk)
-            self._active_kids = active_kids
+                    if key.kid not in self._parsed:
+                        self._parsed[key.kid] = load_public_key(key.alg, key.public_jwk)
+                    public[key.kid] = (key.alg, self._parsed[key.kid], key.publish_until)
+            self._active_kids, self._public = active_kids, public
+            self._next_change = min((until for _, _, until in public.values() if until is not None),
+                                    default=float("inf"))
             # Newest first: a JWKS consumer trying keys in order finds the signing key at once.
             published.reverse()
             self._jwks_body = json.dumps({"keys": published}).encode("utf-8")
@@ -86,8 +92,9 @@ class KeyRing:
         return jws.sign(header, claims, key, alg)
 
     def _verifying_key(self, kid, alg):
-        """The public key of one of our keys of this algorithm; an unknown kid makes the table be read
-        again, at most once a second."""
+        """The public key of a published key of ours for this algorithm (DESIGN endpoint 1): once a key has
+        left the JWKS it verifies nothing, so rotation cuts off a leaked key. An unknown kid makes the
+        table be read again, at most once a second."""
         self._refresh()
         entry = self._public.get(kid)
         if entry is None and self._clock.now() - self._checked_at >= 1:
@@ -95,7 +102,7 @@ class KeyRing:
             entry = self._public.get(kid)
         if entry is None:
             raise jwt.InvalidSignatureError("unknown signing key")
-        key_alg, key = entry
+        key_alg, key, _ = entry
         if key_alg != alg:
             raise jwt.InvalidAlgorithmError("the key does not sign with this algorithm")
         return key

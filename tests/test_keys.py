@@ -7,8 +7,9 @@ from app.application import create_app
 from app.config import Config
 from app.keygen import KeyConfigurationError, thumbprint
 from app.store.signing_keys import list_keys, rotate_keys
-from tests.conftest import JWKS_PATH
-from tests.helpers import client_credentials, verify_with_jwks
+from tests.conftest import JWKS_PATH, TOKEN_PATH
+from tests.helpers import (LOGOUT_PATH, POST_LOGOUT_REDIRECT_URI, USERINFO_PATH, basic, bearer, client_credentials,
+                           sign_in_tokens, verify_with_jwks)
 
 PRIVATE_MEMBERS = {"d", "p", "q", "dp", "dq", "qi", "oth", "k"}
 
@@ -103,3 +104,65 @@ def test_the_lean_signing_path_produces_standard_jwts(services, http):
     published = {k["kid"]: k for k in http.get(JWKS_PATH).json["keys"]}
     assert jwt.decode(token, jwt.PyJWK(published[header["kid"]]).key, algorithms=["RS256"], audience="y",
                       options={"verify_exp": False}) == claims
+
+
+# --- A key that has left the JWKS verifies nothing (issue 13 item 3) ------------------------------------
+
+TOKEN_EXCHANGE = "urn:ietf:params:oauth:grant-type:token-exchange"
+
+
+def far_future(services, token, typ):
+    """The same claims re-signed by the key that signs now, valid for a year: what a leaked key could mint."""
+    claims = jwt.decode(token, options={"verify_signature": False})
+    return services.keyring.sign({**claims, "exp": int(services.clock.now()) + 365 * 86400}, typ=typ)
+
+
+def retire_and_unpublish(services, config, clock, kid):
+    """Rotate, then move the clock to the end of the old key's publication window, checking it was published."""
+    rotate_keys(services.database, config, clock.now())
+    (old,) = [key for key in list_keys(services.database, clock.now()) if key["kid"] == kid]
+    clock.advance(old["publish_until"] - clock.now() - 1)
+
+    def unpublish():
+        clock.advance(1)
+    return unpublish
+
+
+def published_kids(http):
+    return {key["kid"] for key in http.get(JWKS_PATH).json["keys"]}
+
+
+def test_a_token_signed_by_an_unpublished_key_is_refused_by_userinfo(http, services, config, clock, client, user):
+    token = far_future(services, sign_in_tokens(http, client)["access_token"], "at+jwt")
+    kid = jwt.get_unverified_header(token)["kid"]
+    unpublish = retire_and_unpublish(services, config, clock, kid)
+    assert kid in published_kids(http)
+    http.get(USERINFO_PATH, headers=bearer(token), status=200)
+    unpublish()
+    assert kid not in published_kids(http)
+    response = http.get(USERINFO_PATH, headers=bearer(token), status=401)
+    assert response.headers["WWW-Authenticate"].startswith('Bearer error="invalid_token"')
+
+
+def test_a_token_signed_by_an_unpublished_key_is_refused_by_token_exchange(
+        http, services, config, clock, make_client):
+    gateway = make_client(name="Gateway", grants=["client_credentials", TOKEN_EXCHANGE], scopes=["api.read"])
+    orders = make_client(name="Orders API", grants=["client_credentials"])
+    token = far_future(services, client_credentials(http, gateway).json["access_token"], "at+jwt")
+    form = {"grant_type": TOKEN_EXCHANGE, "subject_token": token, "audience": orders["client_id"],
+            "subject_token_type": "urn:ietf:params:oauth:token-type:access_token"}
+    auth = {"Authorization": basic(gateway["client_id"], gateway["client_secret"])}
+    unpublish = retire_and_unpublish(services, config, clock, jwt.get_unverified_header(token)["kid"])
+    http.post(TOKEN_PATH, form, headers=auth, status=200)
+    unpublish()
+    assert http.post(TOKEN_PATH, form, headers=auth, status=400).json["error"] == "invalid_request"
+
+
+def test_an_id_token_hint_signed_by_an_unpublished_key_is_refused(http, services, config, clock, client, user):
+    hint = sign_in_tokens(http, client)["id_token"]
+    unpublish = retire_and_unpublish(services, config, clock, jwt.get_unverified_header(hint)["kid"])
+    unpublish()
+    sign_in_tokens(http, client)  # a live session again (the old one may have idled out), signed by the new key
+    response = http.get(LOGOUT_PATH, {"id_token_hint": hint, "post_logout_redirect_uri": POST_LOGOUT_REDIRECT_URI},
+                        status=400)
+    assert "Location" not in response.headers
