@@ -85,10 +85,11 @@ def build_services(config, clock=None, database=None):
     clock = clock or SystemClock()
     database = database or dbmod.connect(config.database_url)
     database.bind(ALL_MODELS)
-    keyring = KeyRing(database, config, clock)
+    audit = Audit(database, clock)
+    keyring = KeyRing(database, config, clock, audit)
     return Services(config=config, database=database, clock=clock, keyring=keyring,
                     tokens=TokenIssuer(config, keyring, clock), sessions=Sessions(database, config, clock),
-                    audit=Audit(database, clock), throttle=Throttle(database, clock))
+                    audit=audit, throttle=Throttle(database, clock))
 
 
 def create_app(config, *, clock=None, database=None, prepare=True):

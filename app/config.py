@@ -32,6 +32,9 @@ class Config:
     session_absolute_ttl: int = 7 * 86400
     # How often a worker looks for a key rotation made by another process.
     key_refresh_interval: int = 5
+    # Seconds between publishing a rotated key and signing with it: longer than the JWKS max-age (300)
+    # plus key_refresh_interval, so no relying party caching the JWKS meets an unknown kid.
+    key_activation_delay: int = 600
     # Largest request body any endpoint reads.
     max_body_bytes: int = 64 * 1024
     # Access tokens may be signed ES256 (about seven times cheaper to sign); ID tokens are always RS256.
@@ -135,6 +138,16 @@ def _parse_ttl(name, value):
     return seconds
 
 
+def _parse_delay(name, value):
+    try:
+        seconds = int(value)
+    except ValueError:
+        raise ConfigError(f"{name} must be a whole number of seconds, got {value!r}") from None
+    if seconds < 0:
+        raise ConfigError(f"{name} must be 0 or more, got {value!r}")
+    return seconds
+
+
 def load_config(environ=None):
     """Build the Config from environment variables; raise ConfigError on the first malformed one."""
     env = os.environ if environ is None else environ
@@ -150,6 +163,8 @@ def load_config(environ=None):
         "access_token_alg": _parse_choice("OAUTH_ACCESS_TOKEN_ALG", env.get("OAUTH_ACCESS_TOKEN_ALG") or "RS256",
                                           ("RS256", "ES256")),
     }
+    if env.get("OAUTH_KEY_ACTIVATION_DELAY"):
+        settings["key_activation_delay"] = _parse_delay("OAUTH_KEY_ACTIVATION_DELAY", env["OAUTH_KEY_ACTIVATION_DELAY"])
     for variable, attribute in _TTL_VARIABLES.items():
         if env.get(variable):
             settings[attribute] = _parse_ttl(variable, env[variable])

@@ -1,15 +1,19 @@
 """The process's key ring: the signing keys parsed once, the JWKS body (RFC 7517 §5), sign and verify.
 
 Key objects are parsed once per process and reused; re-parsing a PEM per token makes signing about a
-hundred times slower. Workers look for a rotation made elsewhere every key_refresh_interval seconds.
+hundred times slower. Workers read the keys again every key_refresh_interval seconds (a rotation made
+elsewhere is published everywhere within it), and re-derive which key signs, which are published and
+which verify the moment one of the keys' times passes (app/store/signing_keys.py).
 """
 
 import json
 import threading
+from dataclasses import replace
 
 import jwt
 
 from app import jws
+from app.db import write_transaction
 from app.jws import ALGORITHM
 from app.keygen import KeyConfigurationError, load_private_key, load_public_key
 from app.store import signing_keys
@@ -18,55 +22,72 @@ from app.store import signing_keys
 class KeyRing:
     """The process's view of the signing keys, refreshed from the database every few seconds."""
 
-    def __init__(self, database, config, clock):
+    def __init__(self, database, config, clock, audit):
         self._database = database
         self._config = config
         self._clock = clock
+        self._audit = audit
         self._lock = threading.Lock()
-        self._checked_at = float("-inf")
-        self._next_change = float("inf")  # when a key's publication window next ends, by the clock
-        self._fingerprint = None
-        self._parsed = {}           # kid -> public key object, parsed once
-        self._public = {}           # kid -> (alg, public key, publish_until): the keys that verify
-        self._private = {}          # kid -> private key object (loaded on demand, kept)
-        self._active_kids = {}      # alg -> kid of the key that signs with it now
+        self._read_at = float("-inf")
+        self._keys = []                   # the published and pending keys, as last read
+        self._next_change = float("-inf")  # when one of their times next passes
+        self._parsed = {}                 # kid -> public key object, parsed once
+        self._private = {}                # kid -> private key object (loaded on demand, kept)
+        self._verifying = {}              # kid -> (alg, public key): the published keys
+        self._signing = {}                # alg -> kid of the key that signs with it now
         self._jwks_body = b'{"keys":[]}'
-        self._encoded_headers = {}  # (kid, typ) -> base64url of the JOSE header
+        self._encoded_headers = {}        # (kid, typ) -> base64url of the JOSE header
 
     def _refresh(self, force=False):
         now = self._clock.now()
-        # Times in the rows are known in advance, so the view also changes exactly when one passes.
-        if not force and now - self._checked_at < self._config.key_refresh_interval and now < self._next_change:
+        if not force and now - self._read_at < self._config.key_refresh_interval and now < self._next_change:
             return
         with self._lock:
-            keys = signing_keys.all_keys(self._database)
-            self._checked_at = now
-            # Publication depends on time too, so it is part of what marks a change.
-            fingerprint = tuple((key.kid, key.status, key.published(now)) for key in keys)
-            if fingerprint == self._fingerprint and not force:
-                return
-            published, public, active_kids = [], {}, {}
-            for key in keys:
-                if key.status == "active":
-                    active_kids[key.alg] = key.kid
-                if key.published(now):
-                    published.append(key.public_jwk)
-                    if key.kid not in self._parsed:
-                        self._parsed[key.kid] = load_public_key(key.alg, key.public_jwk)
-                    public[key.kid] = (key.alg, self._parsed[key.kid], key.publish_until)
-            self._active_kids, self._public = active_kids, public
-            self._next_change = min((until for _, _, until in public.values() if until is not None),
-                                    default=float("inf"))
-            # Newest first: a JWKS consumer trying keys in order finds the signing key at once.
-            published.reverse()
-            self._jwks_body = json.dumps({"keys": published}).encode("utf-8")
-            self._fingerprint = fingerprint
+            if force or now - self._read_at >= self._config.key_refresh_interval:
+                self._keys = signing_keys.published_keys(self._database, now)
+                self._read_at = now
+            self._derive(now)
+        self._record_activations(now)
 
-    def _active_private_key(self, alg=ALGORITHM):
+    def _derive(self, now):
+        """Which key signs, which are published, and when that next changes, from the keys' times."""
+        keys = [key for key in self._keys if key.published(now)]
+        signing = {}
+        for key in keys:  # oldest first: should two sign at once, the newer wins
+            if key.signs(now):
+                signing[key.alg] = key.kid
+            if key.kid not in self._parsed:
+                self._parsed[key.kid] = load_public_key(key.alg, key.public_jwk)
+        self._signing = signing
+        # A key verifies exactly while it is published: once it has left the JWKS it verifies nothing, so
+        # rotation cuts off a leaked key (DESIGN endpoint 1).
+        self._verifying = {key.kid: (key.alg, self._parsed[key.kid]) for key in keys}
+        # Signing keys first, then newest first: a consumer trying keys in order finds the signer at once.
+        ordered = sorted(keys, key=lambda key: (key.kid not in signing.values(), -key.activates_at))
+        self._jwks_body = json.dumps({"keys": [key.public_jwk for key in ordered]}).encode("utf-8")
+        self._next_change = min((t for key in self._keys for t in key.changes() if t > now), default=float("inf"))
+
+    def _record_activations(self, now):
+        """key.activated goes into the audit trail once, by whichever worker first sees the key sign."""
+        unrecorded = [key for key in self._keys if key.activation_recorded_at is None and key.signs(now)]
+        # Never inside a caller's transaction: a rollback there would undo the mark but not the log line.
+        if not unrecorded or self._database.in_transaction():
+            return
+        for key in unrecorded:
+            with write_transaction(self._database):
+                if signing_keys.record_activation(self._database, key.kid, now):
+                    self._audit.record("key.activated", kid=key.kid, alg=key.alg, activates_at=key.activates_at)
+        # Recorded by this worker or another: either way there is nothing left to do for these keys.
+        done = {key.kid for key in unrecorded}
+        with self._lock:
+            self._keys = [replace(key, activation_recorded_at=int(now)) if key.kid in done else key
+                          for key in self._keys]
+
+    def _signing_key(self, alg=ALGORITHM):
         self._refresh()
-        kid = self._active_kids.get(alg)
+        kid = self._signing.get(alg)
         if kid is None:
-            raise KeyConfigurationError(f"no active {alg} signing key; run `python -m app keys rotate`")
+            raise KeyConfigurationError(f"no active {alg} signing key; run `python -m app keys rotate --now`")
         key = self._private.get(kid)
         if key is None:
             pem = signing_keys.private_key_pem(self._database, kid)
@@ -74,10 +95,10 @@ class KeyRing:
         return kid, key
 
     def active_kid(self):
-        """The RS256 kid that signs now; loads every active private key, so a bad key fails early."""
+        """The RS256 kid that signs now; loads every signing private key, so a bad key fails early."""
         for alg in self._config.signing_algorithms:
-            self._active_private_key(alg)
-        return self._active_private_key()[0]
+            self._signing_key(alg)
+        return self._signing_key()[0]
 
     def jwks_body(self):
         self._refresh()
@@ -85,24 +106,23 @@ class KeyRing:
 
     def sign(self, claims, typ="JWT", alg=ALGORITHM):
         """A compact JWS (RFC 7515 §7.1) by the key that signs with alg now."""
-        kid, key = self._active_private_key(alg)
+        kid, key = self._signing_key(alg)
         header = self._encoded_headers.get((kid, typ))
         if header is None:
             header = self._encoded_headers[(kid, typ)] = jws.encode_header(alg, kid, typ)
         return jws.sign(header, claims, key, alg)
 
     def _verifying_key(self, kid, alg):
-        """The public key of a published key of ours for this algorithm (DESIGN endpoint 1): once a key has
-        left the JWKS it verifies nothing, so rotation cuts off a leaked key. An unknown kid makes the
-        table be read again, at most once a second."""
+        """The public key of a published key of ours for this algorithm (RFC 7515 §4.1.4 kid). An unknown
+        kid makes the table be read again, at most once a second."""
         self._refresh()
-        entry = self._public.get(kid)
-        if entry is None and self._clock.now() - self._checked_at >= 1:
+        entry = self._verifying.get(kid)
+        if entry is None and self._clock.now() - self._read_at >= 1:
             self._refresh(force=True)
-            entry = self._public.get(kid)
+            entry = self._verifying.get(kid)
         if entry is None:
             raise jwt.InvalidSignatureError("unknown signing key")
-        key_alg, key, _ = entry
+        key_alg, key = entry
         if key_alg != alg:
             raise jwt.InvalidAlgorithmError("the key does not sign with this algorithm")
         return key

@@ -30,7 +30,7 @@ class Logout:
         self._audit = audit
 
     def _hint_claims(self, hint):
-        """Claims of an ID token we signed, retired keys included; expired is fine (§2)."""
+        """Claims of an ID token one of our published keys signed (retired ones too); expired is fine (§2)."""
         try:
             # RFC 7515 §4.1.9: typ compares case-insensitively, so "AT+JWT" is an access token too.
             if typ_matches(jwt.get_unverified_header(hint), "at+jwt"):

@@ -74,9 +74,12 @@ def test_in_the_browser_flow_the_id_token_stays_rs256_and_userinfo_takes_the_es2
 
 def test_rotation_renews_both_keys_and_old_tokens_still_verify(http, services, service_client, config, clock):
     old_token = client_credentials(http, service_client).json["access_token"]
-    new_kids = rotate_keys(services.database, config, clock.now())
-    clock.advance(config.key_refresh_interval + 1)
+    new_kids, activates_at = rotate_keys(services.database, config, clock.now())
+    clock.advance(config.key_refresh_interval)
     assert set(new_kids) <= set(published(http)) and len(new_kids) == 2
+    old_kid = jwt.get_unverified_header(old_token)["kid"]
+    assert jwt.get_unverified_header(client_credentials(http, service_client).json["access_token"])["kid"] == old_kid
+    clock.advance(activates_at - clock.now())
     new_token = client_credentials(http, service_client).json["access_token"]
     assert jwt.get_unverified_header(new_token)["kid"] in new_kids
     assert services.keyring.decode(old_token)["sub"] == service_client["client_id"]

@@ -113,8 +113,8 @@ def test_an_expired_hint_is_accepted(http, client, signed_in, clock):
 
 def test_a_hint_signed_with_a_retired_key_is_accepted(http, services, config, client, signed_in, clock):
     old_kid = jwt.get_unverified_header(signed_in["id_token"])["kid"]
-    rotate_keys(services.database, config, clock.now())
-    clock.advance(5)
+    rotate_keys(services.database, config, clock.now(), immediately=True)
+    clock.advance(config.key_refresh_interval)
     assert jwt.get_unverified_header(sign_in_tokens(http, client)["id_token"])["kid"] != old_kid
     http.get(LOGOUT_PATH, {"id_token_hint": signed_in["id_token"],
                            "post_logout_redirect_uri": POST_LOGOUT_REDIRECT_URI}, status=303)

@@ -15,6 +15,7 @@ from cryptography.hazmat.primitives.serialization import load_pem_private_key
 from hypothesis import HealthCheck, given, settings, strategies as st
 
 from app.jws import CLOCK_SKEW
+from app.store import signing_keys
 
 
 def b64(data):
@@ -22,9 +23,8 @@ def b64(data):
 
 
 def active_key(services):
-    (kid, pem) = services.database.execute_sql(
-        "SELECT kid, private_key FROM signing_key WHERE status = 'active'").fetchone()
-    return kid, load_pem_private_key(pem.encode(), password=None)
+    kid = services.keyring.active_kid()
+    return kid, load_pem_private_key(signing_keys.private_key_pem(services.database, kid).encode(), password=None)
 
 
 def raw_token(header, payload, key):

@@ -1,14 +1,20 @@
 """The signing_key table: each key's public JWK, its private PEM (encrypted at rest when configured) and
-its lifecycle. All SQL on signing_key lives here."""
+the times of its lifecycle (DESIGN endpoint 1, staged rotation). All SQL on signing_key lives here.
+
+A key's state follows from three times and the clock, never from a flag someone must flip:
+pending (published, not signing yet) -> active (signing) -> retired (published, verifying what it
+signed) -> unpublished (verifies nothing). Several workers on several hosts thus agree without
+coordinating, and rotation needs no command at activation time.
+"""
 
 import json
 from dataclasses import dataclass
 
 from app.db import exclusive
-from app.jws import ALGORITHM
+from app.jws import ALGORITHM, CLOCK_SKEW
 from app.keygen import new_key
 
-_COLUMNS = "kid, alg, public_jwk, status, created_at, activated_at, retired_at, publish_until"
+_COLUMNS = "kid, alg, public_jwk, created_at, activates_at, retires_at, publish_until, activation_recorded_at"
 
 
 @dataclass(frozen=True)
@@ -16,15 +22,29 @@ class SigningKey:
     kid: str
     alg: str
     public_jwk: dict
-    status: str
     created_at: int
-    activated_at: int | None
-    retired_at: int | None
-    publish_until: int | None
+    activates_at: int              # signs from then on ...
+    retires_at: int | None         # ... until then, when its successor takes over
+    publish_until: int | None      # in the JWKS, and verifying, until then
+    activation_recorded_at: int | None
 
     def published(self, now):
-        """In the JWKS: not retired, or retired and some token it signed may still be unexpired."""
-        return self.status != "retired" or (self.publish_until is not None and self.publish_until > now)
+        """In the JWKS at now; only then does it verify anything."""
+        return self.publish_until is None or now < self.publish_until
+
+    def signs(self, now):
+        return self.activates_at <= now and (self.retires_at is None or now < self.retires_at)
+
+    def state(self, now):
+        if not self.published(now):
+            return "unpublished"
+        if now < self.activates_at:
+            return "pending"
+        return "active" if self.signs(now) else "retired"
+
+    def changes(self):
+        """The times at which this key's state changes."""
+        return [t for t in (self.activates_at, self.retires_at, self.publish_until) if t is not None]
 
 
 def _key(row):
@@ -33,9 +53,17 @@ def _key(row):
 
 
 def all_keys(database):
-    """Every key, oldest first."""
+    """Every key ever made, oldest first."""
     return [_key(row) for row in database.execute_sql(
         f"SELECT {_COLUMNS} FROM signing_key ORDER BY id").fetchall()]
+
+
+def published_keys(database, now):
+    """The keys in the JWKS at now, and those still to come, oldest first."""
+    p = database.param
+    return [_key(row) for row in database.execute_sql(
+        f"SELECT {_COLUMNS} FROM signing_key WHERE publish_until IS NULL OR publish_until > {p} ORDER BY id",
+        (int(now),)).fetchall()]
 
 
 def private_key_pem(database, kid):
@@ -44,19 +72,35 @@ def private_key_pem(database, kid):
     return row[0] if row else None
 
 
-def insert(database, alg, key_encryption_key, now, status):
-    """A new key for alg; returns its kid."""
-    kid, pem, public_jwk = new_key(alg, key_encryption_key)
+def record_activation(database, kid, now):
+    """True for exactly one caller across all workers and hosts: the one that records key.activated."""
+    p = database.param
+    cursor = database.execute_sql(
+        f"UPDATE signing_key SET activation_recorded_at = {p} WHERE kid = {p} AND activation_recorded_at IS NULL",
+        (int(now), kid))
+    return cursor.rowcount == 1
+
+
+def insert(database, kid, alg, pem, public_jwk, now, activates_at, activation_recorded_at=None):
+    """Store a key that signs from activates_at."""
     p = database.param
     database.execute_sql(
-        "INSERT INTO signing_key (kid, alg, private_key, public_jwk, status, created_at, activated_at)"
+        "INSERT INTO signing_key (kid, alg, private_key, public_jwk, created_at, activates_at, activation_recorded_at)"
         f" VALUES ({p}, {p}, {p}, {p}, {p}, {p}, {p})",
-        (kid, alg, pem, json.dumps(public_jwk), status, int(now), int(now) if status == "active" else None))
+        (kid, alg, pem, json.dumps(public_jwk), int(now), int(activates_at), activation_recorded_at))
+
+
+def _new_key(database, alg, key_encryption_key, now, activates_at):
+    kid, pem, public_jwk = new_key(alg, key_encryption_key)
+    insert(database, kid, alg, pem, public_jwk, now, activates_at)
     return kid
 
 
-def _active_algorithms(database):
-    return {row[0] for row in database.execute_sql("SELECT alg FROM signing_key WHERE status = 'active'").fetchall()}
+def _current_algorithms(database, now):
+    """Algorithms with a key that signs now or is due to."""
+    p = database.param
+    return {row[0] for row in database.execute_sql(
+        f"SELECT alg FROM signing_key WHERE retires_at IS NULL OR retires_at > {p}", (int(now),)).fetchall()}
 
 
 def _longest_client_access_token_ttl(database):
@@ -65,32 +109,47 @@ def _longest_client_access_token_ttl(database):
 
 
 def ensure_active_key(database, config, now):
-    """Start: one active key per algorithm in use (exactly one under racing workers); the first new kid."""
+    """Start: a key for every algorithm in use, signing at once (one only, under racing workers); the first
+    new kid."""
     with exclusive(database):
-        active = _active_algorithms(database)
-        created = [insert(database, alg, config.key_encryption_key, now, "active")
-                   for alg in config.signing_algorithms if alg not in active]
+        current = _current_algorithms(database, now)
+        created = [_new_key(database, alg, config.key_encryption_key, now, now)
+                   for alg in config.signing_algorithms if alg not in current]
         return created[0] if created else None
 
 
-def rotate_keys(database, config, now):
-    """A new active key for every algorithm in use; the old ones stay published until their tokens expire.
+def rotate_keys(database, config, now, *, immediately=False):
+    """A new key for every algorithm in use, published at once and signing after
+    config.key_activation_delay (at once with immediately=True, for a suspected leak).
 
-    Returns the new kids, the RS256 (ID-token) key's first.
+    The key signing now keeps signing until then, and stays published until every token it signed has
+    expired. A key still pending from an earlier rotation never signs: the newest rotation wins.
+    Returns (new kids, the RS256 (ID-token) key's first; the time they start signing).
     """
+    now = int(now)
+    activates_at = now if immediately else now + config.key_activation_delay
     p = database.param
     with exclusive(database):
-        publish_until = int(now) + max(config.longest_token_ttl, int(_longest_client_access_token_ttl(database)))
-        algorithms = sorted(_active_algorithms(database) | set(config.signing_algorithms),
+        # CLOCK_SKEW: a worker signs with the old key until its next refresh (5 s) after --now, and a
+        # host whose clock runs behind a little longer; their last tokens must still verify.
+        lifetime = max(config.longest_token_ttl, int(_longest_client_access_token_ttl(database))) + CLOCK_SKEW
+        algorithms = sorted(_current_algorithms(database, now) | set(config.signing_algorithms),
                             key=lambda alg: (alg != ALGORITHM, alg))
         database.execute_sql(
-            f"UPDATE signing_key SET status = 'retired', retired_at = {p}, publish_until = {p}"
-            " WHERE status = 'active'", (int(now), publish_until))
-        return [insert(database, alg, config.key_encryption_key, now, "active") for alg in algorithms]
+            f"UPDATE signing_key SET retires_at = {p}, publish_until = {p}"
+            f" WHERE activates_at <= {p} AND (retires_at IS NULL OR retires_at > {p})",
+            (activates_at, activates_at + lifetime, now, now))
+        # It signed nothing, so it may leave the JWKS at once.
+        database.execute_sql(
+            f"UPDATE signing_key SET retires_at = {p}, publish_until = {p}"
+            f" WHERE activates_at > {p} AND (publish_until IS NULL OR publish_until > {p})",
+            (now, now, now, now))
+        kids = [_new_key(database, alg, config.key_encryption_key, now, activates_at) for alg in algorithms]
+    return kids, activates_at
 
 
 def list_keys(database, now):
-    """What `keys list` prints: every key's lifecycle, never its private half."""
-    return [{"kid": key.kid, "alg": key.alg, "status": key.status, "created_at": key.created_at,
-             "activated_at": key.activated_at, "retired_at": key.retired_at, "publish_until": key.publish_until,
-             "published": key.published(now)} for key in all_keys(database)]
+    """What `keys list` prints: every key's state and the times of its lifecycle, never its private half."""
+    return [{"kid": key.kid, "alg": key.alg, "status": key.state(now), "published": key.published(now),
+             "created_at": key.created_at, "activates_at": key.activates_at, "retires_at": key.retires_at,
+             "publish_until": key.publish_until} for key in all_keys(database)]
