@@ -61,14 +61,19 @@ def cached_key():
     return new_rsa_key(None)
 
 
+def insert_signing_key(database, key):
+    """Store key (kid, PEM, JWK) as the RS256 key, signing since a minute ago: before any test's clock,
+    which starts at the real time."""
+    kid, pem, public_jwk = key
+    since = int(time.time()) - 60
+    signing_keys.insert(database, kid, ALGORITHM, pem, public_jwk, since, since, activation_recorded_at=since)
+
+
 @pytest.fixture
 def clean_database(admin_database, cached_key):
     for table in TABLES:
         admin_database.execute_sql(f"DELETE FROM {table}")
-    kid, pem, public_jwk = cached_key
-    # Signing since a minute ago: before any test's clock, which starts at the real time.
-    since = int(time.time()) - 60
-    signing_keys.insert(admin_database, kid, ALGORITHM, pem, public_jwk, since, since, activation_recorded_at=since)
+    insert_signing_key(admin_database, cached_key)
     return admin_database
 
 
