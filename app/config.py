@@ -128,23 +128,13 @@ def _parse_choice(name, value, choices):
     return value
 
 
-def _parse_ttl(name, value):
+def _parse_ttl(name, value, *, zero_allowed=False):
     try:
         seconds = int(value)
     except ValueError:
         raise ConfigError(f"{name} must be a whole number of seconds, got {value!r}") from None
-    if seconds <= 0:
-        raise ConfigError(f"{name} must be positive, got {value!r}")
-    return seconds
-
-
-def _parse_delay(name, value):
-    try:
-        seconds = int(value)
-    except ValueError:
-        raise ConfigError(f"{name} must be a whole number of seconds, got {value!r}") from None
-    if seconds < 0:
-        raise ConfigError(f"{name} must be 0 or more, got {value!r}")
+    if seconds < 0 or (seconds == 0 and not zero_allowed):
+        raise ConfigError(f"{name} must be {'0 or more' if zero_allowed else 'positive'}, got {value!r}")
     return seconds
 
 
@@ -164,7 +154,8 @@ def load_config(environ=None):
                                           ("RS256", "ES256")),
     }
     if env.get("OAUTH_KEY_ACTIVATION_DELAY"):
-        settings["key_activation_delay"] = _parse_delay("OAUTH_KEY_ACTIVATION_DELAY", env["OAUTH_KEY_ACTIVATION_DELAY"])
+        settings["key_activation_delay"] = _parse_ttl("OAUTH_KEY_ACTIVATION_DELAY", env["OAUTH_KEY_ACTIVATION_DELAY"],
+                                                      zero_allowed=True)
     for variable, attribute in _TTL_VARIABLES.items():
         if env.get(variable):
             settings[attribute] = _parse_ttl(variable, env[variable])
