@@ -9,11 +9,13 @@ import json
 
 import jwt
 import pytest
+from cryptography.hazmat.primitives.serialization import load_pem_private_key
 from hypothesis import HealthCheck, given, settings, strategies as st
 
 from app.application import create_app
 from app.config import ConfigError, load_config
 from app.keygen import thumbprint
+from app.store import signing_keys
 from app.store.signing_keys import list_keys, rotate_keys
 from tests.conftest import JWKS_PATH
 from tests.helpers import ISSUER, b64json, bearer, client_credentials, refresh, sign_in_tokens
@@ -53,6 +55,17 @@ def test_start_adds_one_active_es256_key_and_the_jwks_publishes_both(http, servi
     # A second start (another worker) adds nothing.
     create_app(services.config, clock=clock).services.database.close()
     assert len(list_keys(services.database, clock.now())) == len(keys)
+
+
+def test_es256_signing_makes_pyjwts_header_and_payload_bytes_and_a_signature_pyjwt_accepts(services):
+    """ECDSA signatures are randomised, so the signature is compared by verifying it (RFC 7518 §3.4)."""
+    claims = {"iss": services.config.issuer, "sub": "x", "iat": 1, "exp": 2, "name": "Zoë \u2603"}
+    token = services.keyring.sign(claims, typ="at+jwt", alg="ES256")
+    kid = jwt.get_unverified_header(token)["kid"]
+    key = load_pem_private_key(signing_keys.private_key_pem(services.database, kid).encode(), password=None)
+    reference = jwt.encode(claims, key, algorithm="ES256", headers={"kid": kid, "typ": "at+jwt"})
+    assert token.rsplit(".", 1)[0] == reference.rsplit(".", 1)[0]
+    assert jwt.decode(token, key.public_key(), algorithms=["ES256"], options={"verify_exp": False}) == claims
 
 
 def test_client_credentials_tokens_are_es256_and_verify_with_the_jwks(http, service_client):

@@ -177,9 +177,7 @@ def test_the_lean_signing_path_produces_standard_jwts(services, http):
     pem = signing_keys.private_key_pem(services.database, services.keyring.active_kid())
     key = load_pem_private_key(pem.encode(), password=None)
     reference = jwt.encode(claims, key, algorithm="RS256", headers={"kid": header["kid"], "typ": "at+jwt"})
-    assert token.split(".")[1] == reference.split(".")[1]   # same payload bytes
-    assert jwt.get_unverified_header(reference) == header
-    assert "=" not in token
+    assert token == reference  # RS256 (PKCS #1 v1.5) is deterministic: header, payload and signature bytes
     published = {k["kid"]: k for k in http.get(JWKS_PATH).json["keys"]}
     assert jwt.decode(token, jwt.PyJWK(published[header["kid"]]).key, algorithms=["RS256"], audience="y",
                       options={"verify_exp": False}) == claims
