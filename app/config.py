@@ -32,6 +32,9 @@ class Config:
     session_absolute_ttl: int = 7 * 86400
     # How often a worker looks for a key rotation made by another process.
     key_refresh_interval: int = 5
+    # Seconds between publishing a rotated key and signing with it: longer than the JWKS max-age (300)
+    # plus key_refresh_interval, so no relying party caching the JWKS meets an unknown kid.
+    key_activation_delay: int = 600
     # Largest request body any endpoint reads.
     max_body_bytes: int = 64 * 1024
     # Access tokens may be signed ES256 (about seven times cheaper to sign); ID tokens are always RS256.
@@ -127,13 +130,13 @@ def _parse_choice(name, value, choices):
     return value
 
 
-def _parse_ttl(name, value):
+def _parse_ttl(name, value, *, zero_allowed=False):
     try:
         seconds = int(value)
     except ValueError:
         raise ConfigError(f"{name} must be a whole number of seconds, got {value!r}") from None
-    if seconds <= 0:
-        raise ConfigError(f"{name} must be positive, got {value!r}")
+    if seconds < 0 or (seconds == 0 and not zero_allowed):
+        raise ConfigError(f"{name} must be {'0 or more' if zero_allowed else 'positive'}, got {value!r}")
     return seconds
 
 
@@ -163,6 +166,9 @@ def load_config(environ=None):
                                           ("RS256", "ES256")),
         "audit_flush_interval": _parse_flush_interval(env.get("OAUTH_AUDIT_FLUSH_INTERVAL") or "1"),
     }
+    if env.get("OAUTH_KEY_ACTIVATION_DELAY"):
+        settings["key_activation_delay"] = _parse_ttl("OAUTH_KEY_ACTIVATION_DELAY", env["OAUTH_KEY_ACTIVATION_DELAY"],
+                                                      zero_allowed=True)
     for variable, attribute in _TTL_VARIABLES.items():
         if env.get(variable):
             settings[attribute] = _parse_ttl(variable, env[variable])
