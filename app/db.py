@@ -194,9 +194,9 @@ def enable_wal(database, attempts=200):
             time.sleep(0.05)
 
 
-def migration_files(kind, folder=None):
+def migration_files(kind):
     """(version, path) for every migration of the dialect, in order; none found is an error, never "up to date"."""
-    folder = (folder or SQL_DIR) / kind
+    folder = SQL_DIR / kind
     found = []
     for path in sorted(folder.glob("*.sql")):
         match = re.match(r"(\d{4})_[a-z0-9_]+\.sql$", path.name)
