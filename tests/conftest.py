@@ -131,10 +131,15 @@ def make_client(services):
 
 
 @pytest.fixture
-def user(make_tenant, make_user):
-    """Ada in the Acme tenant (tests/helpers.py EMAIL / PASSWORD)."""
-    make_tenant()
-    return make_user()
+def tenant(make_tenant):
+    """The Acme tenant (slug acme), the one `user` belongs to."""
+    return make_tenant()
+
+
+@pytest.fixture
+def user(tenant, make_user):
+    """Ada Lovelace in Acme with her whole profile and a verified email (tests/helpers.py EMAIL / PASSWORD)."""
+    return make_user(given_name="Ada", family_name="Lovelace", email_verified=True)
 
 
 @pytest.fixture

@@ -156,3 +156,12 @@ def test_rebuilding_the_application_table_keeps_its_rows_ids_and_references(empt
     database.close()
     assert rows == [(41, "svc", "client_secret_basic", 0, None), (42, "cli", "none", 0, None)]
     assert joined == [("cli",)]
+
+
+def test_a_folder_without_migration_files_is_an_error_not_up_to_date(admin_database, tmp_path, monkeypatch):
+    (tmp_path / dialect(admin_database)).mkdir()
+    (tmp_path / dialect(admin_database) / "README.txt").write_text("not a migration")
+    monkeypatch.setattr("app.db.SQL_DIR", tmp_path)
+
+    with pytest.raises(FileNotFoundError, match="no migration files"):
+        migrate(admin_database, time.time())

@@ -12,28 +12,12 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 
 from app.store.clients import find_client
 from tests.conftest import JWKS_PATH
-from tests.helpers import (USERINFO_PATH, bearer, client_credentials, set_status, sign_in_tokens, verify_with_jwks,
-                           web_client)
+from tests.helpers import USERINFO_PATH, bearer, client_credentials, set_status, sign_in_tokens, verify_with_jwks
 
 
 BASE_CLAIMS = {"sub", "tenant_id", "tenant"}
 PROFILE_CLAIMS = {"name", "given_name", "family_name", "updated_at"}
 EMAIL_CLAIMS = {"email", "email_verified"}
-
-
-@pytest.fixture
-def tenant(make_tenant):
-    return make_tenant(slug="acme", name="Acme Inc.")
-
-
-@pytest.fixture
-def user(tenant, make_user):
-    return make_user(name="Ada Lovelace", given_name="Ada", family_name="Lovelace", email_verified=True)
-
-
-@pytest.fixture
-def client(make_client):
-    return web_client(make_client)
 
 
 @pytest.fixture
