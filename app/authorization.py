@@ -11,6 +11,7 @@ from urllib.parse import parse_qs, quote, urlsplit
 from app.errors import (AuthorizationRedirect, InvalidRequest, InvalidScope, LoginRequired, OAuthError,
                         PageError, RequestNotSupported, RequestUriNotSupported, UnauthorizedClient,
                         UnsupportedResponseType)
+from app.redirect_uris import redirect_uri_matches
 from app.scopes import parse_scope, require_subset
 from app.store import authorization_codes, authorization_requests
 from app.store.clients import find_client
@@ -38,13 +39,13 @@ class AuthorizationParams:
 
 
 def check_client_and_redirect_uri(database, params):
-    """The client must be an active GLOBAL app and redirect_uri one of its URIs, character for character."""
+    """The client must be an active GLOBAL app and redirect_uri one it registered (RFC 6749 §3.1.2.3, RFC 8252 §7.3)."""
     client = find_client(database, params["client_id"])
     if client is None or not client.is_active or not client.is_global:
         raise PageError("Unknown application",
                         "The application that sent you here is not registered for platform sign-in. "
                         "Return to it and contact its support.", status=400)
-    if params["redirect_uri"] not in client.redirect_uris:
+    if not redirect_uri_matches(client, params["redirect_uri"]):
         raise PageError("Invalid redirect address",
                         f"{client.name} asked to send you to an address it has not registered, so the "
                         "sign-in was stopped. Return to the application and contact its support.", status=400)
