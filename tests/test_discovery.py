@@ -11,6 +11,7 @@ def test_discovery_names_the_issuer_and_the_endpoints(http):
     assert document["jwks_uri"] == ISSUER_BASE + "/api/v1/platform/.well-known/jwks.json"
     assert document["token_endpoint"] == ISSUER + "/token"
     assert document["id_token_signing_alg_values_supported"] == ["RS256"]
+    assert document["access_token_signing_alg_values_supported"] == ["RS256"]  # ES256: test_es256_access_tokens.py
     assert document["subject_types_supported"] == ["public"]
 
 
