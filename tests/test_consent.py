@@ -295,3 +295,20 @@ def test_a_custom_scheme_redirect_is_named_by_its_scheme(http, make_client, sign
     assert "com.example.notes:" in page.text
     location = answer(page, "allow").headers["Location"]
     assert location.startswith("com.example.notes:/oauth?") and "code" in parse_qs(urlsplit(location).query)
+
+
+def test_a_page_left_open_while_consent_was_given_elsewhere_goes_straight_on(http, partner, signed_in):
+    first, _ = consent_page(http, partner)
+    second, _ = consent_page(http, partner)
+    answer(first, "allow")
+    resumed = http.get(CONSENT_PATH, {"request": request_id_of(second)}, status=303)
+    assert urlsplit(resumed.headers["Location"]).path == RESUME_PATH
+    assert "code" in redirect_query(resumed.follow(status=303))
+
+
+def test_prompt_login_and_consent_signs_in_again_then_asks(http, client, signed_in):
+    response, _ = start(http, client, prompt="login consent")
+    assert is_login_redirect(response)
+    after = sign_in(http, page=response.follow()).follow(status=303)
+    assert is_consent_redirect(after)
+    assert "code" in redirect_query(answer(after.follow(status=200), "allow"))
