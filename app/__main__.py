@@ -145,6 +145,7 @@ def main(argv=None, stdin=None, stdout=None, stderr=None):
         try:
             result = run(args, services, stdin)
         finally:
+            services.audit.stop()
             services.database.close()
     except (CliError, ConfigError, admin.AdminError, KeyConfigurationError) as exc:
         print(f"error: {exc}", file=stderr)

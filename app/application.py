@@ -90,7 +90,7 @@ def build_services(config, clock=None, database=None):
     keyring = KeyRing(database, config, clock)
     return Services(config=config, database=database, clock=clock, keyring=keyring,
                     tokens=TokenIssuer(config, keyring, clock), sessions=Sessions(database, config, clock),
-                    audit=Audit(database, clock), throttle=Throttle(database, clock))
+                    audit=Audit(database, clock, config.audit_flush_interval), throttle=Throttle(database, clock))
 
 
 def create_app(config, *, clock=None, database=None, prepare=True):

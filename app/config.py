@@ -36,6 +36,8 @@ class Config:
     max_body_bytes: int = 64 * 1024
     # Access tokens may be signed ES256 (about seven times cheaper to sign); ID tokens are always RS256.
     access_token_alg: str = "RS256"
+    # Audit rows wait at most this long to be written together (0: each row at once). The log line never waits.
+    audit_flush_interval: float = 1.0
 
     @property
     def issuer(self):
@@ -135,6 +137,16 @@ def _parse_ttl(name, value):
     return seconds
 
 
+def _parse_flush_interval(value):
+    try:
+        seconds = float(value)
+    except ValueError:
+        raise ConfigError(f"OAUTH_AUDIT_FLUSH_INTERVAL must be a number of seconds, got {value!r}") from None
+    if not 0 <= seconds <= 1:
+        raise ConfigError(f"OAUTH_AUDIT_FLUSH_INTERVAL must be between 0 and 1 second, got {value!r}")
+    return seconds
+
+
 def load_config(environ=None):
     """Build the Config from environment variables; raise ConfigError on the first malformed one."""
     env = os.environ if environ is None else environ
@@ -149,6 +161,7 @@ def load_config(environ=None):
         "trusted_proxies": _parse_proxies(env.get("OAUTH_TRUSTED_PROXIES", "127.0.0.1")),
         "access_token_alg": _parse_choice("OAUTH_ACCESS_TOKEN_ALG", env.get("OAUTH_ACCESS_TOKEN_ALG") or "RS256",
                                           ("RS256", "ES256")),
+        "audit_flush_interval": _parse_flush_interval(env.get("OAUTH_AUDIT_FLUSH_INTERVAL") or "1"),
     }
     for variable, attribute in _TTL_VARIABLES.items():
         if env.get(variable):

@@ -82,7 +82,8 @@ def clock():
 
 @pytest.fixture
 def config(database_url):
-    return Config(issuer_base=ISSUER_BASE, database_url=database_url, cookie_secure=False)
+    # Audit rows written at once, so a test can read them right after its request (group commit: test_audit_*).
+    return Config(issuer_base=ISSUER_BASE, database_url=database_url, cookie_secure=False, audit_flush_interval=0)
 
 
 @pytest.fixture
