@@ -200,6 +200,16 @@ class UsedJti(BaseModel):
         indexes = ((("kind", "jti_hash"), True),)
 
 
+class Consent(BaseModel):
+    user = pw.ForeignKeyField(User)
+    application = pw.ForeignKeyField(Application)
+    scope = pw.TextField()
+    granted_at = pw.BigIntegerField()
+
+    class Meta:
+        indexes = ((("user", "application", "scope"), True),)
+
+
 class ServerSecret(BaseModel):
     name = pw.TextField(unique=True)
     value = pw.TextField()
@@ -208,5 +218,5 @@ class ServerSecret(BaseModel):
 
 ALL_MODELS = [
     Tenant, User, Application, SsoSession, AuthorizationRequest, LoginChallenge, AuthorizationCode,
-    DeviceAuthorization, RefreshToken, SigningKey, AuditEvent, RateCounter, UsedJti, ServerSecret,
+    DeviceAuthorization, RefreshToken, SigningKey, AuditEvent, RateCounter, UsedJti, Consent, ServerSecret,
 ]
