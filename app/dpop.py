@@ -29,7 +29,8 @@ _KEY_TYPES = {"ES256": ("EC", "P-256"), "RS256": ("RSA", None), "EdDSA": ("OKP",
 _THUMBPRINT_MEMBERS = {"EC": ("crv", "kty", "x", "y"), "RSA": ("e", "kty", "n"), "OKP": ("crv", "kty", "x")}
 # RFC 7518 §6.2.2, §6.3.2, §6.4 and RFC 8037 §2: members only a private (or symmetric) key has.
 _PRIVATE_MEMBERS = ("d", "p", "q", "dp", "dq", "qi", "oth", "k")
-_COMPACT_JWS = re.compile(r"^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$")
+# The signature may be empty here, so an unsigned (alg none) proof is refused for its alg.
+_COMPACT_JWS = re.compile(r"^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*$")
 _DEFAULT_PORTS = {"http": 80, "https": 443}
 _DECODE_OPTIONS = {"verify_signature": True, "verify_exp": False, "verify_nbf": False, "verify_iat": False,
                    "verify_aud": False, "verify_iss": False, "verify_sub": False, "verify_jti": False}
