@@ -1,14 +1,13 @@
 """DPoP proofs (RFC 9449 §4.3): a JWT signed by the client's key, checked against the request and accepted once."""
 
+import functools
 import hashlib
 import hmac
 import json
 import math
-import re
 from urllib.parse import urlsplit
 
-import jwt
-
+from app import dpop_jws
 from app.base64url import b64url
 from app.errors import InvalidDPoPProof
 from app.store import used_jti
@@ -23,23 +22,25 @@ USED_JTI_KIND = "dpop"
 # Larger than any proof with an RSA-4096 key; refusing more keeps parsing cheap.
 MAX_PROOF_LENGTH = 8192
 MIN_RSA_BITS = 2048
+MAX_RSA_BITS = 8192
 
 _KEY_TYPES = {"ES256": ("EC", "P-256"), "RS256": ("RSA", None), "EdDSA": ("OKP", "Ed25519")}
 # RFC 7638 §3.2: the required members of each key type, in lexicographic order.
 _THUMBPRINT_MEMBERS = {"EC": ("crv", "kty", "x", "y"), "RSA": ("e", "kty", "n"), "OKP": ("crv", "kty", "x")}
 # RFC 7518 §6.2.2, §6.3.2, §6.4 and RFC 8037 §2: members only a private (or symmetric) key has.
 _PRIVATE_MEMBERS = ("d", "p", "q", "dp", "dq", "qi", "oth", "k")
-# The signature may be empty here, so an unsigned (alg none) proof is refused for its alg.
-_COMPACT_JWS = re.compile(r"^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*$")
 _DEFAULT_PORTS = {"http": 80, "https": 443}
-_DECODE_OPTIONS = {"verify_signature": True, "verify_exp": False, "verify_nbf": False, "verify_iat": False,
-                   "verify_aud": False, "verify_iss": False, "verify_sub": False, "verify_jti": False}
 
 
 def jwk_thumbprint(jwk):
     """RFC 7638 §3: SHA-256 of the key type's required members, sorted, without spaces; base64url."""
-    canonical = json.dumps({name: jwk[name] for name in _THUMBPRINT_MEMBERS[jwk["kty"]]},
-                           separators=(",", ":"), sort_keys=True)
+    return _thumbprint(tuple(sorted((name, jwk[name]) for name in _THUMBPRINT_MEMBERS[jwk["kty"]])))
+
+
+@functools.lru_cache(maxsize=dpop_jws.KEY_CACHE_SIZE)
+def _thumbprint(members):
+    # A client signs every proof with one key: its thumbprint is computed once per process.
+    canonical = json.dumps(dict(members), separators=(",", ":"), sort_keys=True)
     return b64url(hashlib.sha256(canonical.encode("utf-8")).digest())
 
 
@@ -53,6 +54,7 @@ def token_type(jkt):
     return "DPoP" if jkt else "Bearer"
 
 
+@functools.lru_cache(maxsize=256)
 def _normalized_url(url):
     """RFC 9449 §4.3 item 9: scheme and host lower-cased, default port dropped, no query or fragment."""
     parts = urlsplit(url)
@@ -79,14 +81,24 @@ class DPoPVerifier:
 
     def verify(self, value, *, method, url, access_token=None, fail=InvalidDPoPProof):
         """The proof's jkt; anything wrong raises fail(description). url is the public URL the client used."""
-        token = self._single_jws(value, fail)
-        header = self._header(token, fail)
-        alg = header["alg"]
-        jwk, key = self._public_key(header.get("jwk"), alg, fail)
+        header_segment, payload_segment, signature_segment = self._single_jws(value, fail)
         try:
-            claims = jwt.decode(token, key, algorithms=[alg], options=_DECODE_OPTIONS)
-        except jwt.PyJWTError:
-            raise fail("The DPoP proof's signature does not verify with the jwk in its header") from None
+            header = dpop_jws.header_of(header_segment)
+        except dpop_jws.MalformedJWS:
+            raise fail("The DPoP proof's header is not valid base64url JSON") from None
+        alg = self._check_header(header, fail)
+        jwk, key = self._public_key(header.get("jwk"), alg, fail)
+        signing_input = f"{header_segment}.{payload_segment}".encode("ascii")
+        try:
+            verified = dpop_jws.signature_verifies(alg, key, signing_input, dpop_jws.b64url_decode(signature_segment))
+        except dpop_jws.MalformedJWS:
+            verified = False
+        if not verified:
+            raise fail("The DPoP proof's signature does not verify with the jwk in its header")
+        try:
+            claims = dpop_jws.payload_of(payload_segment)
+        except dpop_jws.MalformedJWS:
+            raise fail("The DPoP proof's payload is not a base64url JSON object") from None
         self._check_claims(claims, method, url, access_token, fail)
         # Last, so a proof refused for any other reason does not spend its jti; kept while it could be accepted.
         expires_at = math.ceil(claims["iat"]) + PROOF_WINDOW + 1
@@ -103,22 +115,19 @@ class DPoPVerifier:
         # A compact JWS has no commas, so one means the header was sent more than once and joined.
         if "," in value:
             raise fail("Send exactly one DPoP header")
-        if len(value) > MAX_PROOF_LENGTH or not _COMPACT_JWS.match(value):
+        parts = dpop_jws.split(value) if len(value) <= MAX_PROOF_LENGTH else None
+        if parts is None:
             raise fail("The DPoP header is not a JWT (a compact JWS: three base64url parts)")
-        return value
+        return parts
 
     @staticmethod
-    def _header(token, fail):
+    def _check_header(header, fail):
         """§4.3 items 4-5: typ dpop+jwt and an asymmetric algorithm we support (never none or HS256)."""
-        try:
-            header = jwt.get_unverified_header(token)
-        except jwt.PyJWTError:
-            raise fail("The DPoP proof's header is not valid base64url JSON") from None
         if header.get("typ") != PROOF_TYPE:
             raise fail(f"The DPoP proof's typ must be {PROOF_TYPE}")
         if header.get("alg") not in SIGNING_ALGORITHMS:
             raise fail(f"The DPoP proof's alg must be one of {', '.join(SIGNING_ALGORITHMS)}")
-        return header
+        return header["alg"]
 
     @staticmethod
     def _public_key(jwk, alg, fail):
@@ -135,11 +144,13 @@ class DPoPVerifier:
             raise fail(f"The DPoP proof's jwk must have {', '.join(members)} as strings")
         public = {name: jwk[name] for name in members}
         try:
-            key = jwt.PyJWK(public, alg).key
-        except (jwt.PyJWTError, ValueError, TypeError):
+            key = dpop_jws.public_key(kty, tuple(sorted(public.items())))
+        except (ValueError, TypeError):
             raise fail(f"The DPoP proof's jwk is not a valid {kty} public key") from None
-        if kty == "RSA" and key.key_size < MIN_RSA_BITS:
-            raise fail(f"The DPoP proof's RSA key must have at least {MIN_RSA_BITS} bits")
+        if kty == "RSA" and not MIN_RSA_BITS <= key.key_size <= MAX_RSA_BITS:
+            raise fail(f"The DPoP proof's RSA key must have {MIN_RSA_BITS} to {MAX_RSA_BITS} bits")
+        if kty == "RSA" and key.public_numbers().e.bit_length() > 32:
+            raise fail("The DPoP proof's RSA public exponent is too large")
         return public, key
 
     def _check_claims(self, claims, method, url, access_token, fail):

@@ -7,7 +7,8 @@ import jwt
 import pytest
 import webtest
 from cryptography.hazmat.primitives import hashes
-from cryptography.hazmat.primitives.asymmetric import padding
+from cryptography.hazmat.primitives.asymmetric import ec, padding
+from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature
 
 from app.application import create_app
 from app.housekeeping import prune
@@ -246,3 +247,33 @@ def test_a_client_created_with_require_dpop_gets_no_bearer_token(http, make_clie
 def test_client_authentication_is_checked_before_the_proof(http, service_client, clock, es256):
     bad = {**service_client, "client_secret": "wrong"}
     assert dpop_token_request(http, bad, CC, "garbage", status=401).json["error"] == "invalid_client"
+
+
+def _rsa_jwk(n, e):
+    def b64int(value):
+        return base64.urlsafe_b64encode(value.to_bytes((value.bit_length() + 7) // 8, "big")).rstrip(b"=").decode()
+    return {"kty": "RSA", "n": b64int(n), "e": b64int(e)}
+
+
+@pytest.mark.parametrize("n,e,fragment", [((1 << 8200) | 1, 65537, "8192 bits"),
+                                          ((1 << 2047) | 1, (1 << 40) + 1, "exponent"),
+                                          ((1 << 2047) | 1, 4, "not a valid RSA")])
+def test_an_rsa_jwk_too_large_or_unusable_is_refused_before_any_signature_check(http, service_client, clock, n, e,
+                                                                                fragment):
+    key = ProofKey("RS256")
+    proof = key.proof(clock.now(), header={"jwk": _rsa_jwk(n, e)})
+    refused(dpop_token_request(http, service_client, CC, proof, status=400), fragment)
+
+
+def test_an_ed25519_jwk_of_the_wrong_length_is_refused(http, service_client, clock):
+    key = ProofKey("EdDSA")
+    proof = key.proof(clock.now(), header={"jwk": {**key.public_jwk, "x": key.public_jwk["x"][:-2]}})
+    refused(dpop_token_request(http, service_client, CC, proof, status=400), "not a valid OKP")
+
+
+def test_a_signed_payload_that_is_not_a_json_object_is_refused(http, service_client, es256):
+    signing_input = _segment({"typ": "dpop+jwt", "alg": "ES256", "jwk": es256.public_jwk}) + "." + _segment([1, 2])
+    der = es256.private_key.sign(signing_input.encode(), ec.ECDSA(hashes.SHA256()))
+    r, s = decode_dss_signature(der)
+    signature = base64.urlsafe_b64encode(r.to_bytes(32, "big") + s.to_bytes(32, "big")).rstrip(b"=").decode()
+    refused(dpop_token_request(http, service_client, CC, signing_input + "." + signature, status=400), "payload")
