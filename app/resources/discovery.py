@@ -2,7 +2,7 @@
 
 from app.authorization import PROMPTS
 from app.dpop import SIGNING_ALGORITHMS as DPOP_ALGORITHMS
-from app.keys import ALGORITHM
+from app.jws import ALGORITHM
 from app.scopes import USER_SCOPES
 
 CLAIMS = ["sub", "iss", "aud", "exp", "iat", "auth_time", "nonce", "sid", "at_hash", "azp", "tenant_id", "tenant",
