@@ -18,15 +18,7 @@ from tests.helpers import TOKEN_PATH, b64json, basic, client_credentials, verify
 CC = {"grant_type": "client_credentials"}
 
 
-@pytest.fixture(scope="module")
-def es256():
-    return ProofKey("ES256")
-
-
-@pytest.fixture(autouse=True)
-def whole_seconds(clock):
-    """Proofs carry whole-second iat values; a whole-second clock makes the 60 s edges exact."""
-    clock.current = float(int(clock.current))
+pytestmark = pytest.mark.usefixtures("whole_second_clock")
 
 
 def refused(response, fragment):
@@ -57,17 +49,17 @@ def test_the_discovery_document_lists_the_proof_algorithms(http):
     assert document["dpop_signing_alg_values_supported"] == ["ES256", "RS256", "EdDSA"]
 
 
-def test_a_proof_is_accepted_once(http, service_client, clock, es256):
-    proof = es256.proof(clock.now())
+def test_a_proof_is_accepted_once(http, service_client, clock, dpop_key):
+    proof = dpop_key.proof(clock.now())
     dpop_token_request(http, service_client, CC, proof)
     refused(dpop_token_request(http, service_client, CC, proof, status=400), "used before")
 
 
-def test_a_proof_is_accepted_once_across_workers(http, service_client, clock, es256, config):
+def test_a_proof_is_accepted_once_across_workers(http, service_client, clock, dpop_key, config):
     """A second app on the same database stands for another worker or host."""
     other = create_app(config, clock=clock)
     try:
-        proof = es256.proof(clock.now())
+        proof = dpop_key.proof(clock.now())
         dpop_token_request(http, service_client, CC, proof)
         refused(dpop_token_request(webtest.TestApp(other), service_client, CC, proof, status=400), "used before")
     finally:
@@ -75,78 +67,78 @@ def test_a_proof_is_accepted_once_across_workers(http, service_client, clock, es
 
 
 def test_a_used_jti_is_remembered_until_its_proof_is_too_old_even_after_db_prune(http, services, service_client,
-                                                                                 clock, es256):
-    proof = es256.proof(clock.now())
+                                                                                 clock, dpop_key):
+    proof = dpop_key.proof(clock.now())
     dpop_token_request(http, service_client, CC, proof)
     clock.advance(60)  # the last second in which the proof is fresh enough
     prune(services.database, clock.now())
     refused(dpop_token_request(http, service_client, CC, proof, status=400), "used before")
 
 
-def test_a_proof_refused_for_another_reason_does_not_spend_its_jti(http, service_client, clock, es256):
-    wrong = es256.proof(clock.now(), htm="PUT", jti="one-jti")
+def test_a_proof_refused_for_another_reason_does_not_spend_its_jti(http, service_client, clock, dpop_key):
+    wrong = dpop_key.proof(clock.now(), htm="PUT", jti="one-jti")
     refused(dpop_token_request(http, service_client, CC, wrong, status=400), "htm")
-    dpop_token_request(http, service_client, CC, es256.proof(clock.now(), jti="one-jti"))
+    dpop_token_request(http, service_client, CC, dpop_key.proof(clock.now(), jti="one-jti"))
 
 
 @pytest.mark.parametrize("age", [0, 30, 60])
-def test_a_proof_up_to_60_seconds_old_is_accepted(http, service_client, clock, es256, age):
-    dpop_token_request(http, service_client, CC, es256.proof(clock.now() - age))
+def test_a_proof_up_to_60_seconds_old_is_accepted(http, service_client, clock, dpop_key, age):
+    dpop_token_request(http, service_client, CC, dpop_key.proof(clock.now() - age))
 
 
-def test_a_proof_older_than_60_seconds_is_refused(http, service_client, clock, es256):
-    refused(dpop_token_request(http, service_client, CC, es256.proof(clock.now() - 61), status=400), "too old")
+def test_a_proof_older_than_60_seconds_is_refused(http, service_client, clock, dpop_key):
+    refused(dpop_token_request(http, service_client, CC, dpop_key.proof(clock.now() - 61), status=400), "too old")
 
 
-def test_a_proof_from_the_future_is_refused(http, service_client, clock, es256):
-    refused(dpop_token_request(http, service_client, CC, es256.proof(clock.now() + 30), status=400), "future")
+def test_a_proof_from_the_future_is_refused(http, service_client, clock, dpop_key):
+    refused(dpop_token_request(http, service_client, CC, dpop_key.proof(clock.now() + 30), status=400), "future")
 
 
 @pytest.mark.parametrize("htu", [TOKEN_URL + "?x=1", TOKEN_URL + "#frag", TOKEN_URL.replace("localhost", "LOCALHOST"),
                                  TOKEN_URL.replace("http://localhost", "HTTP://localhost:80")])
-def test_htu_is_compared_without_query_fragment_case_of_host_or_default_port(http, service_client, clock, es256,
+def test_htu_is_compared_without_query_fragment_case_of_host_or_default_port(http, service_client, clock, dpop_key,
                                                                              htu):
-    dpop_token_request(http, service_client, CC, es256.proof(clock.now(), htu=htu))
+    dpop_token_request(http, service_client, CC, dpop_key.proof(clock.now(), htu=htu))
 
 
 @pytest.mark.parametrize("htu", [USERINFO_URL, TOKEN_URL + "/", TOKEN_URL.replace("http:", "https:"),
                                  TOKEN_URL.replace("localhost", "localhost:8000"),
                                  TOKEN_URL.replace("localhost", "evil.example"), "/api/v1/platform/oauth/token",
                                  "http://[::1", 42])
-def test_a_proof_for_another_url_is_refused(http, service_client, clock, es256, htu):
-    refused(dpop_token_request(http, service_client, CC, es256.proof(clock.now(), htu=htu), status=400), "htu")
+def test_a_proof_for_another_url_is_refused(http, service_client, clock, dpop_key, htu):
+    refused(dpop_token_request(http, service_client, CC, dpop_key.proof(clock.now(), htu=htu), status=400), "htu")
 
 
-def test_htu_is_the_public_url_from_the_issuer_base_not_the_url_the_proxy_saw(http, service_client, clock, es256):
+def test_htu_is_the_public_url_from_the_issuer_base_not_the_url_the_proxy_saw(http, service_client, clock, dpop_key):
     """Behind a proxy the request reaches us as http://backend:8000/...; the client signed the public URL."""
-    proof = es256.proof(clock.now(), htu="http://backend:8000/api/v1/platform/oauth/token")
+    proof = dpop_key.proof(clock.now(), htu="http://backend:8000/api/v1/platform/oauth/token")
     refused(dpop_token_request(http, service_client, CC, proof, status=400), "htu")
-    headers = {"DPoP": es256.proof(clock.now()), "Host": "backend:8000",
+    headers = {"DPoP": dpop_key.proof(clock.now()), "Host": "backend:8000",
                "Authorization": basic(service_client["client_id"], service_client["client_secret"])}
     assert http.post(TOKEN_PATH, CC, headers=headers).json["token_type"] == "DPoP"
 
 
 @pytest.mark.parametrize("htm", ["GET", "post", "PUT"])
-def test_a_proof_for_another_method_is_refused(http, service_client, clock, es256, htm):
-    refused(dpop_token_request(http, service_client, CC, es256.proof(clock.now(), htm=htm), status=400), "htm")
+def test_a_proof_for_another_method_is_refused(http, service_client, clock, dpop_key, htm):
+    refused(dpop_token_request(http, service_client, CC, dpop_key.proof(clock.now(), htm=htm), status=400), "htm")
 
 
 @pytest.mark.parametrize("claim,fragment", [("jti", "jti"), ("htm", "htm"), ("htu", "htu"), ("iat", "iat")])
-def test_a_proof_missing_a_required_claim_is_refused(http, service_client, clock, es256, claim, fragment):
-    proof = es256.proof(clock.now(), drop=[claim])
+def test_a_proof_missing_a_required_claim_is_refused(http, service_client, clock, dpop_key, claim, fragment):
+    proof = dpop_key.proof(clock.now(), drop=[claim])
     refused(dpop_token_request(http, service_client, CC, proof, status=400), fragment)
 
 
 @pytest.mark.parametrize("claims,fragment", [({"jti": 7}, "jti"), ({"jti": "x" * 257}, "jti"),
                                              ({"iat": "now"}, "iat"), ({"iat": True}, "iat")])
-def test_a_proof_with_an_ill_typed_claim_is_refused(http, service_client, clock, es256, claims, fragment):
-    proof = es256.proof(clock.now(), **claims)
+def test_a_proof_with_an_ill_typed_claim_is_refused(http, service_client, clock, dpop_key, claims, fragment):
+    proof = dpop_key.proof(clock.now(), **claims)
     refused(dpop_token_request(http, service_client, CC, proof, status=400), fragment)
 
 
 @pytest.mark.parametrize("typ", ["JWT", "at+jwt", ""])
-def test_a_proof_whose_typ_is_not_dpop_jwt_is_refused(http, service_client, clock, es256, typ):
-    proof = es256.proof(clock.now(), header={"typ": typ})
+def test_a_proof_whose_typ_is_not_dpop_jwt_is_refused(http, service_client, clock, dpop_key, typ):
+    proof = dpop_key.proof(clock.now(), header={"typ": typ})
     refused(dpop_token_request(http, service_client, CC, proof, status=400), "typ")
 
 
@@ -165,15 +157,15 @@ def test_an_hs256_proof_is_refused(http, service_client, clock):
     refused(dpop_token_request(http, service_client, CC, proof, status=400), "alg")
 
 
-def test_an_unsigned_proof_is_refused(http, service_client, clock, es256):
-    proof = jwt.encode(_payload(clock), None, algorithm="none", headers={"typ": "dpop+jwt", "jwk": es256.public_jwk})
+def test_an_unsigned_proof_is_refused(http, service_client, clock, dpop_key):
+    proof = jwt.encode(_payload(clock), None, algorithm="none", headers={"typ": "dpop+jwt", "jwk": dpop_key.public_jwk})
     refused(dpop_token_request(http, service_client, CC, proof, status=400), "alg")
 
 
 @pytest.mark.parametrize("alg", ["ES384", "PS256", "RS512"])
-def test_an_algorithm_not_advertised_is_refused(http, service_client, clock, es256, alg):
-    header = _segment({"typ": "dpop+jwt", "alg": alg, "jwk": es256.public_jwk})
-    proof = header + "." + es256.proof(clock.now()).split(".", 1)[1]
+def test_an_algorithm_not_advertised_is_refused(http, service_client, clock, dpop_key, alg):
+    header = _segment({"typ": "dpop+jwt", "alg": alg, "jwk": dpop_key.public_jwk})
+    proof = header + "." + dpop_key.proof(clock.now()).split(".", 1)[1]
     refused(dpop_token_request(http, service_client, CC, proof, status=400), "alg")
 
 
@@ -184,13 +176,13 @@ def test_a_proof_carrying_the_private_key_is_refused(http, service_client, clock
     refused(dpop_token_request(http, service_client, CC, proof, status=400), "private key")
 
 
-def test_a_proof_signed_by_another_key_than_its_jwk_is_refused(http, service_client, clock, es256):
-    proof = ProofKey("ES256").proof(clock.now(), header={"jwk": es256.public_jwk})
+def test_a_proof_signed_by_another_key_than_its_jwk_is_refused(http, service_client, clock, dpop_key):
+    proof = ProofKey("ES256").proof(clock.now(), header={"jwk": dpop_key.public_jwk})
     refused(dpop_token_request(http, service_client, CC, proof, status=400), "signature")
 
 
-def test_a_tampered_proof_is_refused(http, service_client, clock, es256):
-    header, _, signature = es256.proof(clock.now()).split(".")
+def test_a_tampered_proof_is_refused(http, service_client, clock, dpop_key):
+    header, _, signature = dpop_key.proof(clock.now()).split(".")
     refused(dpop_token_request(http, service_client, CC, f"{header}.{_segment(_payload(clock))}.{signature}",
                                status=400), "signature")
 
@@ -203,8 +195,8 @@ def test_a_tampered_proof_is_refused(http, service_client, clock, es256):
     ({"kty": "EC", "crv": "P-256", "x": "AA", "y": "AA"}, "not a valid EC"),
     ({"kty": "EC", "crv": "P-256", "x": "!!", "y": "??"}, "not a valid EC"),
 ])
-def test_a_proof_whose_jwk_is_missing_or_unusable_is_refused(http, service_client, clock, es256, jwk, fragment):
-    proof = es256.proof(clock.now(), header={"jwk": jwk} if jwk is not None else {"jwk": None})
+def test_a_proof_whose_jwk_is_missing_or_unusable_is_refused(http, service_client, clock, dpop_key, jwk, fragment):
+    proof = dpop_key.proof(clock.now(), header={"jwk": jwk} if jwk is not None else {"jwk": None})
     refused(dpop_token_request(http, service_client, CC, proof, status=400), fragment)
 
 
@@ -227,24 +219,24 @@ def test_a_dpop_header_that_is_not_a_jwt_is_refused(http, service_client, value,
     refused(dpop_token_request(http, service_client, CC, value, status=400), fragment)
 
 
-def test_a_proof_whose_payload_is_not_json_is_refused(http, service_client, es256, clock):
-    header = es256.proof(clock.now()).split(".")[0]
+def test_a_proof_whose_payload_is_not_json_is_refused(http, service_client, dpop_key, clock):
+    header = dpop_key.proof(clock.now()).split(".")[0]
     refused(dpop_token_request(http, service_client, CC, header + ".bm90IGpzb24.c2ln", status=400), "signature")
 
 
-def test_two_dpop_headers_are_refused(http, service_client, clock, es256):
+def test_two_dpop_headers_are_refused(http, service_client, clock, dpop_key):
     """WSGI servers join a repeated header with a comma, which a compact JWS never contains."""
-    joined = es256.proof(clock.now()) + ", " + es256.proof(clock.now())
+    joined = dpop_key.proof(clock.now()) + ", " + dpop_key.proof(clock.now())
     refused(dpop_token_request(http, service_client, CC, joined, status=400), "exactly one")
 
 
-def test_a_client_created_with_require_dpop_gets_no_bearer_token(http, make_client, clock, es256):
+def test_a_client_created_with_require_dpop_gets_no_bearer_token(http, make_client, clock, dpop_key):
     client = make_client(name="Strict service", scopes=["api.read"], require_dpop=True)
     refused(dpop_token_request(http, client, CC, None, status=400), "must send a DPoP proof")
-    assert dpop_token_request(http, client, CC, es256.proof(clock.now())).json["token_type"] == "DPoP"
+    assert dpop_token_request(http, client, CC, dpop_key.proof(clock.now())).json["token_type"] == "DPoP"
 
 
-def test_client_authentication_is_checked_before_the_proof(http, service_client, clock, es256):
+def test_client_authentication_is_checked_before_the_proof(http, service_client, clock, dpop_key):
     bad = {**service_client, "client_secret": "wrong"}
     assert dpop_token_request(http, bad, CC, "garbage", status=401).json["error"] == "invalid_client"
 
@@ -271,9 +263,9 @@ def test_an_ed25519_jwk_of_the_wrong_length_is_refused(http, service_client, clo
     refused(dpop_token_request(http, service_client, CC, proof, status=400), "not a valid OKP")
 
 
-def test_a_signed_payload_that_is_not_a_json_object_is_refused(http, service_client, es256):
-    signing_input = _segment({"typ": "dpop+jwt", "alg": "ES256", "jwk": es256.public_jwk}) + "." + _segment([1, 2])
-    der = es256.private_key.sign(signing_input.encode(), ec.ECDSA(hashes.SHA256()))
+def test_a_signed_payload_that_is_not_a_json_object_is_refused(http, service_client, dpop_key):
+    signing_input = _segment({"typ": "dpop+jwt", "alg": "ES256", "jwk": dpop_key.public_jwk}) + "." + _segment([1, 2])
+    der = dpop_key.private_key.sign(signing_input.encode(), ec.ECDSA(hashes.SHA256()))
     r, s = decode_dss_signature(der)
     signature = base64.urlsafe_b64encode(r.to_bytes(32, "big") + s.to_bytes(32, "big")).rstrip(b"=").decode()
     refused(dpop_token_request(http, service_client, CC, signing_input + "." + signature, status=400), "payload")

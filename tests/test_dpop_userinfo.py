@@ -6,22 +6,15 @@ from tests.dpop_proofs import TOKEN_URL, USERINFO_URL, ProofKey, dpop_token_requ
 from tests.helpers import USERINFO_PATH, bearer, exchange_code, get_code
 
 
-@pytest.fixture(autouse=True)
-def whole_seconds(clock):
-    clock.current = float(int(clock.current))
-
-
-@pytest.fixture(scope="module")
-def key():
-    return ProofKey("ES256")
+pytestmark = pytest.mark.usefixtures("whole_second_clock")
 
 
 @pytest.fixture
-def dpop_token(http, client, user, clock, key):
+def dpop_token(http, client, user, clock, dpop_key):
     authorization = get_code(http, client, scope="openid email")
     form = {"grant_type": "authorization_code", "code": authorization.code,
             "redirect_uri": authorization.redirect_uri, "code_verifier": authorization.verifier}
-    return dpop_token_request(http, client, form, key.proof(clock.now())).json["access_token"]
+    return dpop_token_request(http, client, form, dpop_key.proof(clock.now())).json["access_token"]
 
 
 def dpop_headers(token, proof):
@@ -42,15 +35,15 @@ def refused_proof(response, fragment):
 
 
 @pytest.mark.parametrize("method", ["GET", "POST"])
-def test_a_dpop_bound_token_with_a_proof_carrying_ath_gets_the_claims(http, dpop_token, user, clock, key, method):
-    proof = key.proof(clock.now(), USERINFO_URL, method, access_token=dpop_token)
+def test_a_dpop_bound_token_with_a_proof_carrying_ath_gets_the_claims(http, dpop_token, user, clock, dpop_key, method):
+    proof = dpop_key.proof(clock.now(), USERINFO_URL, method, access_token=dpop_token)
     response = http.request(USERINFO_PATH, method=method, headers=dpop_headers(dpop_token, proof))
     assert response.json["sub"] == str(user["id"])
     assert response.json["email"] == user["email"]
 
 
-def test_the_dpop_scheme_name_is_case_insensitive(http, dpop_token, clock, key):
-    proof = key.proof(clock.now(), USERINFO_URL, "GET", access_token=dpop_token)
+def test_the_dpop_scheme_name_is_case_insensitive(http, dpop_token, clock, dpop_key):
+    proof = dpop_key.proof(clock.now(), USERINFO_URL, "GET", access_token=dpop_token)
     http.get(USERINFO_PATH, headers={"Authorization": "dpop " + dpop_token, "DPoP": proof})
 
 
@@ -65,13 +58,13 @@ def test_the_dpop_scheme_without_a_proof_is_refused(http, dpop_token):
     refused_proof(http.get(USERINFO_PATH, headers=dpop_headers(dpop_token, None), status=401), "required")
 
 
-def test_a_proof_without_ath_is_refused(http, dpop_token, clock, key):
-    proof = key.proof(clock.now(), USERINFO_URL, "GET")
+def test_a_proof_without_ath_is_refused(http, dpop_token, clock, dpop_key):
+    proof = dpop_key.proof(clock.now(), USERINFO_URL, "GET")
     refused_proof(http.get(USERINFO_PATH, headers=dpop_headers(dpop_token, proof), status=401), "ath")
 
 
-def test_a_proof_whose_ath_is_for_another_token_is_refused(http, dpop_token, clock, key):
-    proof = key.proof(clock.now(), USERINFO_URL, "GET", access_token=dpop_token + "x")
+def test_a_proof_whose_ath_is_for_another_token_is_refused(http, dpop_token, clock, dpop_key):
+    proof = dpop_key.proof(clock.now(), USERINFO_URL, "GET", access_token=dpop_token + "x")
     refused_proof(http.get(USERINFO_PATH, headers=dpop_headers(dpop_token, proof), status=401), "ath")
 
 
@@ -81,13 +74,13 @@ def test_a_proof_by_another_key_is_refused(http, dpop_token, clock):
 
 
 @pytest.mark.parametrize("htu,htm,fragment", [(TOKEN_URL, "GET", "htu"), (USERINFO_URL, "POST", "htm")])
-def test_a_proof_for_another_request_is_refused(http, dpop_token, clock, key, htu, htm, fragment):
-    proof = key.proof(clock.now(), htu, htm, access_token=dpop_token)
+def test_a_proof_for_another_request_is_refused(http, dpop_token, clock, dpop_key, htu, htm, fragment):
+    proof = dpop_key.proof(clock.now(), htu, htm, access_token=dpop_token)
     refused_proof(http.get(USERINFO_PATH, headers=dpop_headers(dpop_token, proof), status=401), fragment)
 
 
-def test_a_replayed_proof_is_refused(http, dpop_token, clock, key):
-    proof = key.proof(clock.now(), USERINFO_URL, "GET", access_token=dpop_token)
+def test_a_replayed_proof_is_refused(http, dpop_token, clock, dpop_key):
+    proof = dpop_key.proof(clock.now(), USERINFO_URL, "GET", access_token=dpop_token)
     http.get(USERINFO_PATH, headers=dpop_headers(dpop_token, proof))
     refused_proof(http.get(USERINFO_PATH, headers=dpop_headers(dpop_token, proof), status=401), "used before")
 
@@ -97,17 +90,17 @@ def test_a_malformed_proof_is_a_401_never_a_500(http, dpop_token, proof):
     refused_proof(http.get(USERINFO_PATH, headers=dpop_headers(dpop_token, proof), status=401), "DPoP")
 
 
-def test_a_bearer_token_sent_with_the_dpop_scheme_is_refused(http, client, user, clock, key):
+def test_a_bearer_token_sent_with_the_dpop_scheme_is_refused(http, client, user, clock, dpop_key):
     token = exchange_code(http, client, get_code(http, client)).json["access_token"]
-    proof = key.proof(clock.now(), USERINFO_URL, "GET", access_token=token)
+    proof = dpop_key.proof(clock.now(), USERINFO_URL, "GET", access_token=token)
     response = http.get(USERINFO_PATH, headers=dpop_headers(token, proof), status=401)
     assert response.json["error"] == "invalid_token"
     assert response.headers["WWW-Authenticate"].startswith('DPoP error="invalid_token"')
 
 
-def test_a_forged_token_with_a_valid_proof_is_invalid_token(http, dpop_token, clock, key):
+def test_a_forged_token_with_a_valid_proof_is_invalid_token(http, dpop_token, clock, dpop_key):
     forged = dpop_token[:-4] + ("AAAA" if not dpop_token.endswith("AAAA") else "BBBB")
-    proof = key.proof(clock.now(), USERINFO_URL, "GET", access_token=forged)
+    proof = dpop_key.proof(clock.now(), USERINFO_URL, "GET", access_token=forged)
     response = http.get(USERINFO_PATH, headers=dpop_headers(forged, proof), status=401)
     assert response.json["error"] == "invalid_token"
     assert response.headers["WWW-Authenticate"].startswith('DPoP error="invalid_token"')
