@@ -7,7 +7,7 @@ import json
 import math
 from urllib.parse import urlsplit
 
-from app import dpop_jws
+from app import dpop_jws, jws
 from app.base64url import b64url
 from app.errors import InvalidDPoPProof
 from app.store import used_jti
@@ -123,7 +123,7 @@ class DPoPVerifier:
     @staticmethod
     def _check_header(header, fail):
         """§4.3 items 4-5: typ dpop+jwt and an asymmetric algorithm we support (never none or HS256)."""
-        if header.get("typ") != PROOF_TYPE:
+        if not jws.typ_matches(header, PROOF_TYPE):
             raise fail(f"The DPoP proof's typ must be {PROOF_TYPE}")
         if header.get("alg") not in SIGNING_ALGORITHMS:
             raise fail(f"The DPoP proof's alg must be one of {', '.join(SIGNING_ALGORITHMS)}")

@@ -5,7 +5,7 @@ from app.errors import InvalidDPoPProof, UnauthorizedClient, UnsupportedGrantTyp
 
 
 class TokenEndpoint:
-    def __init__(self, database, grants, audit, dpop=None, url=None):
+    def __init__(self, database, grants, audit, dpop, url):
         self._database = database
         self._grants = grants
         self._audit = audit

@@ -136,7 +136,13 @@ def test_a_proof_with_an_ill_typed_claim_is_refused(http, service_client, clock,
     refused(dpop_token_request(http, service_client, CC, proof, status=400), fragment)
 
 
-@pytest.mark.parametrize("typ", ["JWT", "at+jwt", ""])
+@pytest.mark.parametrize("typ", ["application/dpop+jwt", "DPoP+JWT"])
+def test_typ_compares_as_a_media_type(http, service_client, clock, dpop_key, typ):
+    """RFC 7515 §4.1.9: case-insensitive, and the application/ prefix may be given."""
+    dpop_token_request(http, service_client, CC, dpop_key.proof(clock.now(), header={"typ": typ}))
+
+
+@pytest.mark.parametrize("typ", ["JWT", "at+jwt", "", "dpop", "application/jwt"])
 def test_a_proof_whose_typ_is_not_dpop_jwt_is_refused(http, service_client, clock, dpop_key, typ):
     proof = dpop_key.proof(clock.now(), header={"typ": typ})
     refused(dpop_token_request(http, service_client, CC, proof, status=400), "typ")
