@@ -202,7 +202,17 @@ class UsedJti(BaseModel):
         indexes = ((("kind", "jti_hash"), True),)
 
 
+class Consent(BaseModel):
+    user = pw.ForeignKeyField(User)
+    application = pw.ForeignKeyField(Application)
+    scope = pw.TextField()
+    granted_at = pw.BigIntegerField()
+
+    class Meta:
+        indexes = ((("user", "application", "scope"), True),)
+
+
 ALL_MODELS = [
     Tenant, User, Application, SsoSession, AuthorizationRequest, LoginChallenge, AuthorizationCode,
-    DeviceAuthorization, RefreshToken, SigningKey, AuditEvent, RateCounter, UsedJti,
+    DeviceAuthorization, RefreshToken, SigningKey, AuditEvent, RateCounter, UsedJti, Consent,
 ]

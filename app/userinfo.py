@@ -9,6 +9,7 @@ import jwt
 from app.dpop import SIGNING_ALGORITHMS
 from app.errors import InsufficientScope, InvalidDPoPProof, InvalidToken
 from app.store.users import find_active_user
+from app.tokens import present_claims
 
 
 def _dpop_refusal(description):
@@ -71,4 +72,4 @@ def userinfo_claims(keyring, database, authorization, check_proof):
                       updated_at=user.updated_at)
     if "email" in scopes:
         result.update(email=user.email, email_verified=user.email_verified)
-    return result
+    return present_claims(result)
