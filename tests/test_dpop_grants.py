@@ -125,6 +125,18 @@ def test_dpop_jkt_is_kept_while_the_person_signs_in(http, client, user, clock, o
     refused(dpop_token_request(http, client, code_form(authorization), None, status=400), "dpop_jkt")
 
 
+def test_dpop_jkt_is_kept_through_the_consent_page(http, make_client, signed_in, clock, dpop_key, other_key):
+    partner = web_client(make_client, name="Partner Notes", require_consent=True)
+    verifier, challenge = pkce_pair()
+    params = authorize_params(partner, code_challenge=challenge, code_challenge_method="S256", dpop_jkt=dpop_key.jkt)
+    consent = http.get(AUTHORIZE_PATH, params, status=303).follow(status=200)
+    code = redirect_query(consent.forms[0].submit("action", value="allow", status=303))["code"]
+    form = {"grant_type": "authorization_code", "code": code, "redirect_uri": partner["redirect_uris"][0],
+            "code_verifier": verifier}
+    refused(dpop_token_request(http, partner, form, other_key.proof(clock.now()), status=400), "dpop_jkt")
+    dpop_token_request(http, partner, form, dpop_key.proof(clock.now()))
+
+
 @pytest.mark.parametrize("value", ["short", "x" * 44, "a" * 42 + "+/", "ü" * 43])
 def test_a_malformed_dpop_jkt_is_invalid_request_at_the_redirect_uri(http, client, value):
     _, challenge = pkce_pair()
