@@ -68,6 +68,15 @@ def _normalized_url(url):
     return f"{scheme}://{netloc}{parts.path or '/'}"
 
 
+def _is_utf8(text):
+    # A JSON string may hold a lone surrogate (an escaped \ud800), which has no UTF-8 form to store.
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
 def _is_number(value):
     return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
 
@@ -156,7 +165,7 @@ class DPoPVerifier:
     def _check_claims(self, claims, method, url, access_token, fail):
         """§4.3 items 3, 8, 9, 11, 12: jti, htm, htu, a fresh iat, and ath with an access token."""
         jti = claims.get("jti")
-        if not isinstance(jti, str) or not jti or len(jti) > 256:
+        if not isinstance(jti, str) or not jti or len(jti) > 256 or not _is_utf8(jti):
             raise fail("The DPoP proof needs a jti: a unique string of at most 256 characters")
         if claims.get("htm") != method:
             raise fail(f"The DPoP proof's htm must be {method}, the method of this request")

@@ -130,6 +130,7 @@ def test_a_proof_missing_a_required_claim_is_refused(http, service_client, clock
 
 
 @pytest.mark.parametrize("claims,fragment", [({"jti": 7}, "jti"), ({"jti": "x" * 257}, "jti"),
+                                             ({"jti": "\ud800"}, "jti"),
                                              ({"iat": "now"}, "iat"), ({"iat": True}, "iat")])
 def test_a_proof_with_an_ill_typed_claim_is_refused(http, service_client, clock, dpop_key, claims, fragment):
     proof = dpop_key.proof(clock.now(), **claims)
