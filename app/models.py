@@ -95,6 +95,7 @@ class AuthorizationRequest(BaseModel):
     expires_at = pw.BigIntegerField(index=True)
     completed_at = pw.BigIntegerField(null=True)
     signed_in_session_id = pw.BigIntegerField(null=True)
+    dpop_jkt = pw.TextField(null=True)
 
 
 class LoginChallenge(BaseModel):
@@ -121,6 +122,7 @@ class AuthorizationCode(BaseModel):
     created_at = pw.BigIntegerField()
     expires_at = pw.BigIntegerField(index=True)
     used_at = pw.BigIntegerField(null=True)
+    dpop_jkt = pw.TextField(null=True)
 
 
 class DeviceAuthorization(BaseModel):
@@ -157,6 +159,7 @@ class RefreshToken(BaseModel):
     expires_at = pw.BigIntegerField(index=True)
     rotated_at = pw.BigIntegerField(null=True)
     revoked_at = pw.BigIntegerField(null=True, index=True)
+    jkt = pw.TextField(null=True)
 
 
 class SigningKey(BaseModel):
