@@ -70,8 +70,9 @@ class Audit:
         self._wake.set()
         try:
             self.flush()
-        except Exception:  # noqa: BLE001 - at exit there is nobody to tell but the log
-            log.exception("audit rows could not be written at exit")
+        except Exception as exc:  # noqa: BLE001 - at exit there is nobody to tell but the log
+            log.error("%d audit rows could not be written at exit (their log lines were): %s",
+                      len(self._pending), exc)
 
     def _ensure_flusher(self):
         # One flusher thread per process: a forked worker starts its own.
