@@ -15,6 +15,10 @@ import pytest
 
 from tests.live import live_server
 
+pytestmark = pytest.mark.skipif(
+    (os.environ.get("OAUTH_TEST_DATABASE_URL") or "").startswith("postgres"),
+    reason="the worker does not depend on the database: run once, in .ci/run's SQLite half")
+
 REQUEST_TIMEOUT = 2  # the worker's deadline for a whole request, shortened for these tests
 TOKEN = "/api/v1/platform/oauth/token"
 
