@@ -56,7 +56,9 @@ LINGER_SECONDS = 2.0
 _WAKEUP = object()
 _LISTENER = object()
 _FRAMING = re.compile(rb"\n(content-length|transfer-encoding|expect)[ \t]*:[ \t]*([^\r\n]*)", re.IGNORECASE)
-_READY, _WAIT = "ready", "wait"
+# What a connection's buffer holds: a whole request; the start of one; a request to answer whose
+# body is too large to buffer (the connection closes after the answer, its body never read).
+_READY, _WAIT, _OVERSIZED = "ready", "wait", "oversized"
 
 
 def _drain(fd):
@@ -69,7 +71,7 @@ def _drain(fd):
 
 class _Connection:
     __slots__ = ("sock", "addr", "server", "parser", "served", "buffer", "state", "expires", "quiet_since",
-                 "continued")
+                 "continued", "last")
 
     def __init__(self, sock_, addr, server):
         self.sock = sock_
@@ -82,6 +84,7 @@ class _Connection:
         self.expires = 0.0
         self.quiet_since = 0.0
         self.continued = False
+        self.last = False  # close after this request (its body was not buffered)
 
 
 class _BufferedSource:
@@ -111,7 +114,8 @@ class _BufferedSource:
 
 
 def request_status(buffer, max_head):
-    """_READY when `buffer` holds a whole request (or one the parser must refuse), else _WAIT.
+    """_READY when `buffer` holds a whole request (or one the parser must refuse), _OVERSIZED when
+    the head is complete and the body too large to buffer, else _WAIT.
 
     Also returns whether the client waits for "100 Continue" before sending its body.
     """
@@ -133,13 +137,14 @@ def request_status(buffer, max_head):
         else:
             expect = value.strip().lower() == b"100-continue"
     body = len(buffer) - head_end - 4
+    if length > BODY_BUFFER_LIMIT or (chunked and body >= BODY_BUFFER_LIMIT):
+        return _OVERSIZED, False
     if chunked:
         # Complete when the body ends with the last chunk (and its trailers): an early guess only
         # makes the parser read the rest from the socket, bounded by the deadline.
-        complete = length > 0 or body >= BODY_BUFFER_LIMIT or buffer.endswith(b"0\r\n\r\n") or (
-            body > 0 and buffer.endswith(b"\r\n\r\n"))
+        complete = length > 0 or buffer.endswith(b"0\r\n\r\n") or (body > 0 and buffer.endswith(b"\r\n\r\n"))
     else:
-        complete = body >= length or length > BODY_BUFFER_LIMIT
+        complete = body >= length
     return (_READY if complete else _WAIT), expect and not complete
 
 
@@ -312,7 +317,8 @@ class KeepAliveWorker(base.Worker):
             self._close(connection)
             return
         status, expect = request_status(connection.buffer, self.max_head)
-        if status is _READY:
+        if status is not _WAIT:
+            connection.last = status is _OVERSIZED
             self._unwait(connection)
             self._serve(connection)
         elif state == "idle":
@@ -351,9 +357,11 @@ class KeepAliveWorker(base.Worker):
             if not connection.buffer:
                 self._wait(connection, "idle")
                 return
-            if request_status(connection.buffer, self.max_head)[0] is not _READY:
+            status = request_status(connection.buffer, self.max_head)[0]
+            if status is _WAIT:
                 self._wait(connection, "partial")
                 return
+            connection.last = status is _OVERSIZED
             connection.expires = time.monotonic() + REQUEST_TIMEOUT
         self._end(connection)
 
@@ -366,10 +374,11 @@ class KeepAliveWorker(base.Worker):
                     connection.sock = sock.ssl_wrap_socket(connection.sock, self.cfg)
                 connection.parser = http.get_parser(self.cfg, _BufferedSource(connection), connection.addr)
             req = next(connection.parser)
-            if not self._handle_request(connection, req):
+            if not self._handle_request(connection, req) or connection.last:
                 return False
-            # A body the application left unread would look like the next request: drain it, or close.
-            return connection.parser.finish_body(deadline=connection.expires)
+            # A body the application left unread would look like the next request: drain it from the
+            # buffer. (gunicorn 24 and 25 return None, later ones False when it could not be drained.)
+            return connection.parser.finish_body() is not False
         except http.errors.NoMoreData as exc:
             self.log.debug("Ignored premature client disconnection. %s", exc)
         except StopIteration as exc:
