@@ -82,6 +82,10 @@ class JsonAccessLogger(glogging.Logger):
 
     def setup(self, cfg):
         super().setup(cfg)
+        # gunicorn's own condition for an access log (its access_log_enabled property is from 26 on).
+        self._access_enabled = bool(
+            cfg.accesslog or cfg.logconfig or cfg.logconfig_dict or getattr(cfg, "logconfig_json", None)
+            or (cfg.syslog and not cfg.disable_redirect_access_to_syslog))
         for handler in self.error_log.handlers:
             handler.setFormatter(JsonFormatter())
         for handler in self.access_log.handlers:
@@ -89,7 +93,7 @@ class JsonAccessLogger(glogging.Logger):
 
     def access(self, resp, req, environ, request_time):
         # Called once per request on the hot path: one json.dumps and one write, not a LogRecord.
-        if not self.access_log_enabled:
+        if not self._access_enabled:
             return
         request_id = None
         for name, value in resp.headers:

@@ -53,6 +53,9 @@ BODY_BUFFER_LIMIT = 1024 * 1024
 QUIET_SECONDS = 1.0
 # After the last response, wait this long for the client to close before closing anyway.
 LINGER_SECONDS = 2.0
+# Headers a request may carry once: a repeated one makes it ambiguous (which Host? which body
+# type?), so it gets a 400. gunicorn 26 refuses these itself; 24 and 25 do not.
+_ONCE = frozenset(("HOST", "CONTENT-TYPE", "CONTENT-LENGTH"))
 _WAKEUP = object()
 _LISTENER = object()
 _FRAMING = re.compile(rb"\n(content-length|transfer-encoding|expect)[ \t]*:[ \t]*([^\r\n]*)", re.IGNORECASE)
@@ -146,6 +149,15 @@ def request_status(buffer, max_head):
     else:
         complete = body >= length
     return (_READY if complete else _WAIT), expect and not complete
+
+
+def _refuse_repeated_headers(req):
+    seen = set()
+    for name, _ in req.headers:
+        if name in _ONCE:
+            if name in seen:
+                raise http.errors.InvalidHeader(name, req=req)
+            seen.add(name)
 
 
 class KeepAliveWorker(base.Worker):
@@ -374,6 +386,7 @@ class KeepAliveWorker(base.Worker):
                     connection.sock = sock.ssl_wrap_socket(connection.sock, self.cfg)
                 connection.parser = http.get_parser(self.cfg, _BufferedSource(connection), connection.addr)
             req = next(connection.parser)
+            _refuse_repeated_headers(req)
             if not self._handle_request(connection, req) or connection.last:
                 return False
             # A body the application left unread would look like the next request: drain it from the

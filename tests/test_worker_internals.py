@@ -25,6 +25,7 @@ def test_the_gunicorn_functions_the_worker_calls_exist_with_their_signatures():
     assert parameters(sock.ssl_wrap_socket)[:2] == ["sock", "conf"]
     assert callable(util.close) and callable(util.close_on_exec) and callable(util.reraise)
     assert issubclass(errors.NoMoreData, Exception)
+    assert parameters(errors.InvalidHeader) == ["hdr", "req"]
 
 
 def test_the_worker_base_class_provides_what_the_worker_uses():
