@@ -7,7 +7,7 @@ import subprocess
 import pytest
 
 from tests.live import ROOT
-from tests.test_nginx import NGINX, adapt
+from tests.test_nginx import NGINX, adapt, self_signed_certificate
 
 CONFIG = ROOT / "deploy" / "nginx.conf"
 
@@ -21,10 +21,8 @@ def test_the_readme_shows_the_shipped_nginx_config_unchanged():
 @pytest.mark.skipif(not shutil.which("nginx") and not shutil.which(NGINX), reason="nginx is not installed")
 def test_debians_nginx_loads_the_shipped_config(tmp_path):
     """`nginx -t` with the config changed only in its ports and paths (the certificate is made here)."""
-    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", "/CN=x",
-                    "-keyout", str(tmp_path / "key.pem"), "-out", str(tmp_path / "cert.pem")],
-                   check=True, capture_output=True, timeout=60)
-    site = adapt(CONFIG.read_text(), 8443, 8080, tmp_path / "cert.pem", tmp_path / "key.pem", ["127.0.0.1:8000"])
+    certificate, key = self_signed_certificate(tmp_path)
+    site = adapt(CONFIG.read_text(), 8443, 8080, certificate, key, ["127.0.0.1:8000"])
     (tmp_path / "site.conf").write_text(site)
     kinds = ("client_body", "proxy", "fastcgi", "uwsgi", "scgi")
     temp = "".join(f"{kind}_temp_path {tmp_path / kind}; " for kind in kinds)

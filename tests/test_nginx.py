@@ -78,7 +78,7 @@ class Stack:
         return (session or requests).post(self.url + path, verify=self.certificate, timeout=10, **kwargs)
 
 
-def _certificate(folder):
+def self_signed_certificate(folder):
     certificate, key = folder / "cert.pem", folder / "key.pem"
     subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj", "/CN=127.0.0.1",
                     "-addext", "subjectAltName=IP:127.0.0.1", "-keyout", str(key), "-out", str(certificate)],
@@ -130,7 +130,7 @@ def stack(database_url, admin_database, tmp_path_factory):
     settings = {"OAUTH_ISSUER_BASE": base, "OAUTH_TRUSTED_PROXIES": "127.0.0.1"}
     if os.environ.get("OAUTH_TEST_WORKER_CLASS"):  # the same figures for another worker class, to compare
         settings["GUNICORN_CMD_ARGS"] = "--worker-class " + os.environ["OAUTH_TEST_WORKER_CLASS"]
-    certificate, key = _certificate(folder)
+    certificate, key = self_signed_certificate(folder)
     with contextlib.ExitStack() as stack_:
         a = stack_.enter_context(live_server(database_url, folder, workers=WORKERS, extra_env=settings))
         b = stack_.enter_context(live_server(database_url, folder, workers=WORKERS, extra_env=settings))
