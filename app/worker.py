@@ -151,6 +151,18 @@ def request_status(buffer, max_head):
     return (_READY if complete else _WAIT), expect and not complete
 
 
+def _has_bytes(sock_):
+    """Whether the client has sent bytes not yet read (without waiting or consuming them)."""
+    timeout = sock_.gettimeout()
+    sock_.setblocking(False)
+    try:
+        return bool(sock_.recv(1, socket.MSG_PEEK))
+    except OSError:  # BlockingIOError: nothing there
+        return False
+    finally:
+        sock_.settimeout(timeout)
+
+
 def _refuse_repeated_headers(req):
     seen = set()
     for name, _ in req.headers:
@@ -212,7 +224,11 @@ class KeepAliveWorker(base.Worker):
                 ready.append(key.data)
         for connection in ready:
             if connection.state is not None:  # not closed to make room while an earlier one was served
-                self._readable(connection)
+                try:
+                    self._readable(connection)
+                except Exception:  # a bug here must cost one connection, not the worker
+                    self.log.exception("Error serving a connection")
+                    self._close(connection)
         self._expire()
 
     def _wait_seconds(self):
@@ -237,7 +253,8 @@ class KeepAliveWorker(base.Worker):
                 self._close(oldest)
         if self.exiting:
             for connection in list(self.waiting["idle"]):
-                if now - connection.quiet_since >= QUIET_SECONDS:
+                # A request that arrived since the select is served (with Connection: close) next turn.
+                if now - connection.quiet_since >= QUIET_SECONDS and not _has_bytes(connection.sock):
                     self._end(connection)
 
     # -- graceful exit ------------------------------------------------------------------------
