@@ -10,7 +10,8 @@ from app.config import ConfigError, load_config
 from app.db import migrate
 from app.demo import as_text, create_demo
 from app.housekeeping import prune
-from app.keys import KeyConfigurationError, list_keys, rotate_keys
+from app.keygen import KeyConfigurationError
+from app.store.signing_keys import list_keys, rotate_keys
 
 
 class CliError(Exception):
@@ -65,15 +66,34 @@ def _parser():
     client_create.add_argument("--public", action="store_true", help="no secret (native or browser app)")
     client_create.add_argument("--access-token-ttl", type=int)
     client_create.add_argument("--refresh-token-ttl", type=int)
+    client_create.add_argument("--auth-method", choices=admin.AUTH_METHODS,
+                               help="client authentication (default client_secret_basic; none with --public)")
+    client_create.add_argument("--jwks-file", help="private_key_jwt: a JSON file with the client's public keys (JWKS)")
+    client_create.add_argument("--require-consent", action="store_true", help="ask the user's consent (third party)")
+    client_create.add_argument("--require-par", action="store_true", help="authorization requests must be pushed")
+    client_create.add_argument("--require-dpop", action="store_true", help="issue DPoP-bound tokens only")
+    client_create.add_argument("--refresh-grace-seconds", type=int, default=0,
+                               help="how long a just-rotated refresh token may be presented again (0-300)")
     client.add_parser("list")
 
     keys = groups.add_parser("keys").add_subparsers(dest="action", required=True)
-    keys.add_parser("rotate", help="make a new signing key active")
+    rotate = keys.add_parser("rotate", help="publish a new signing key; it signs after OAUTH_KEY_ACTIVATION_DELAY")
+    rotate.add_argument("--now", action="store_true", help="sign with the new key at once (a suspected leak)")
     keys.add_parser("list")
 
     demo = groups.add_parser("demo", help="create a demo tenant, user and clients and print a walkthrough")
     demo.add_argument("--text", action="store_true", help="print the walkthrough as text instead of JSON")
     return parser
+
+
+def _read_jwks(path):
+    try:
+        with open(path, encoding="utf-8") as handle:
+            return json.load(handle)
+    except OSError as exc:
+        raise CliError(f"cannot read --jwks-file {path}: {exc.strerror}") from None
+    except ValueError:
+        raise CliError(f"--jwks-file {path} is not JSON") from None
 
 
 def run(args, services, stdin):
@@ -102,15 +122,18 @@ def run(args, services, stdin):
             database, clock, name=args.name, audience=args.audience, tenant=args.tenant, grants=args.grant,
             redirect_uris=args.redirect_uri, post_logout_redirect_uris=args.post_logout_redirect_uri,
             scopes=scopes or None, public=args.public, access_token_ttl=args.access_token_ttl,
-            refresh_token_ttl=args.refresh_token_ttl)
+            refresh_token_ttl=args.refresh_token_ttl, auth_method=args.auth_method,
+            jwks=_read_jwks(args.jwks_file) if args.jwks_file else None, require_consent=args.require_consent,
+            require_par=args.require_par, require_dpop=args.require_dpop,
+            refresh_grace_seconds=args.refresh_grace_seconds)
     if command == ("client", "list"):
         return admin.list_clients(database)
     if command == ("keys", "rotate"):
-        kids = rotate_keys(database, config, clock.now())
+        kids, activates_at = rotate_keys(database, config, clock.now(), immediately=args.now)
         for kid in kids:
-            services.audit.record("key.rotated", kid=kid)
+            services.audit.record("key.rotated", kid=kid, activates_at=activates_at, immediately=args.now)
         # "kid" is the new RS256 (ID-token) key; "kids" adds the ES256 one when access tokens use it.
-        return {"kid": kids[0], "kids": kids, "keys": list_keys(database, clock.now())}
+        return {"kid": kids[0], "kids": kids, "activates_at": activates_at, "keys": list_keys(database, clock.now())}
     if command == ("keys", "list"):
         return list_keys(database, clock.now())
     raise CliError(f"unknown command {' '.join(command)}")
@@ -124,6 +147,7 @@ def main(argv=None, stdin=None, stdout=None, stderr=None):
         try:
             result = run(args, services, stdin)
         finally:
+            services.audit.stop()
             services.database.close()
     except (CliError, ConfigError, admin.AdminError, KeyConfigurationError) as exc:
         print(f"error: {exc}", file=stderr)

@@ -1,30 +1,30 @@
 """Administration: creating tenants, users and clients (the CLI's work, also used by tests)."""
 
 import re
-import secrets
 from urllib.parse import urlsplit
 
-import peewee
+import jwt
 
 from app import opaque
-from app.db import write_transaction
-from app.grants import CONFIDENTIAL_ONLY, KNOWN_GRANT_TYPES
-from app.models import Application, Tenant, User
+from app.grants import CONFIDENTIAL_ONLY, GRANT_TYPES
 from app.passwords import hash_password
 from app.scopes import is_valid_scope_token
+from app.store import clients, tenants, users
+from app.store.users import normalize_email
 
 _SLUG = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$")
 # Deliberately plain: one @, no spaces, a dot in the domain; the mailbox itself is not checked.
 _EMAIL = re.compile(r"^[^@\s]{1,64}@[^@\s]+\.[^@\s.]{2,}$")
 USER_FACING_GRANTS = ("authorization_code", "urn:ietf:params:oauth:grant-type:device_code")
+AUTH_METHODS = ("client_secret_basic", "client_secret_post", "private_key_jwt", "none")
+SECRET_AUTH_METHODS = ("client_secret_basic", "client_secret_post")
+# RFC 7517 §9.2 / RFC 7518 §6: members that only a private or symmetric key has.
+_PRIVATE_JWK_MEMBERS = ("d", "p", "q", "dp", "dq", "qi", "oth", "k")
+MAX_REFRESH_GRACE_SECONDS = 300
 
 
 class AdminError(Exception):
     """Bad administrative input; the message is one line for stderr."""
-
-
-def normalize_email(email):
-    return email.strip().lower()
 
 
 def _now(clock):
@@ -36,25 +36,29 @@ def tenant_json(tenant):
             "created_at": tenant.created_at}
 
 
-def user_json(user, tenant):
-    return {"id": user.id, "tenant": tenant.slug, "tenant_id": tenant.id, "email": user.email,
+def user_json(user):
+    return {"id": user.id, "tenant": user.tenant_slug, "tenant_id": user.tenant_id, "email": user.email,
             "name": user.name, "given_name": user.given_name, "family_name": user.family_name,
             "email_verified": bool(user.email_verified), "status": user.status}
 
 
-def client_json(app, tenant_slug=None, client_secret=None):
-    data = {"client_id": app.client_id, "name": app.name, "audience_type": app.audience_type,
-            "tenant": tenant_slug, "redirect_uris": list(app.redirect_uris),
-            "post_logout_redirect_uris": list(app.post_logout_redirect_uris),
-            "grant_types": list(app.grant_types), "scopes": list(app.allowed_scopes),
-            "token_endpoint_auth_method": app.token_endpoint_auth_method, "status": app.status}
+def client_json(client, tenant_slug=None, client_secret=None):
+    data = {"client_id": client.client_id, "name": client.name, "audience_type": client.audience_type,
+            "tenant": tenant_slug, "redirect_uris": list(client.redirect_uris),
+            "post_logout_redirect_uris": list(client.post_logout_redirect_uris),
+            "grant_types": list(client.grant_types), "scopes": list(client.allowed_scopes),
+            "token_endpoint_auth_method": client.token_endpoint_auth_method, "status": client.status,
+            "require_consent": client.require_consent, "require_par": client.require_par,
+            "require_dpop": client.require_dpop, "refresh_grace_seconds": client.refresh_grace_seconds}
+    if client.jwks is not None:
+        data["jwks"] = client.jwks
     if client_secret is not None:
         data["client_secret"] = client_secret
     return data
 
 
-def _find_tenant(slug):
-    tenant = Tenant.get_or_none(Tenant.slug == slug)
+def _find_tenant(database, slug):
+    tenant = tenants.find_by_slug(database, slug)
     if tenant is None:
         raise AdminError(f"unknown tenant '{slug}'")
     return tenant
@@ -65,11 +69,9 @@ def create_tenant(database, clock, *, slug, name):
         raise AdminError(f"invalid slug '{slug}': use lowercase letters, digits and inner dashes (1-63)")
     if not (name or "").strip():
         raise AdminError("the tenant name must not be empty")
-    try:
-        with write_transaction(database):
-            tenant = Tenant.create(slug=slug, name=name.strip(), status="active", created_at=_now(clock))
-    except peewee.IntegrityError:
-        raise AdminError(f"a tenant with slug '{slug}' already exists") from None
+    tenant = tenants.insert(database, slug=slug, name=name.strip(), now=_now(clock))
+    if tenant is None:
+        raise AdminError(f"a tenant with slug '{slug}' already exists")
     return tenant_json(tenant)
 
 
@@ -80,18 +82,13 @@ def create_user(database, clock, *, tenant, email, name, password, given_name=""
         raise AdminError(f"invalid email address '{email}'")
     if not password:
         raise AdminError("the password must not be empty")
-    with write_transaction(database):
-        tenant_row = _find_tenant(tenant)
-        now = _now(clock)
-        try:
-            with write_transaction(database):
-                user = User.create(tenant=tenant_row, email=email, password_hash=hash_password(password),
-                                   name=(name or "").strip(), given_name=given_name or "",
-                                   family_name=family_name or "", email_verified=bool(email_verified),
-                                   status="active", created_at=now, updated_at=now)
-        except peewee.IntegrityError:
-            raise AdminError(f"user '{email}' already exists in tenant '{tenant}'") from None
-    return user_json(user, tenant_row)
+    tenant_row = _find_tenant(database, tenant)
+    user_id = users.insert(database, tenant_id=tenant_row.id, email=email, password_hash=hash_password(password),
+                           name=(name or "").strip(), given_name=given_name or "", family_name=family_name or "",
+                           email_verified=bool(email_verified), now=_now(clock))
+    if user_id is None:
+        raise AdminError(f"user '{email}' already exists in tenant '{tenant}'")
+    return user_json(users.find_user(database, user_id))
 
 
 def check_redirect_uri(uri, what="redirect URI"):
@@ -104,8 +101,42 @@ def check_redirect_uri(uri, what="redirect URI"):
     return uri
 
 
+def check_client_jwks(jwks):
+    """A JWKS of public RSA or P-256 keys (RFC 7517 §5), the keys a private_key_jwt client signs with."""
+    keys = jwks.get("keys") if isinstance(jwks, dict) else None
+    if not isinstance(keys, list) or not keys:
+        raise AdminError('the JWKS must be a JSON object {"keys": [...]} with at least one key')
+    for key in keys:
+        if not isinstance(key, dict) or key.get("kty") not in ("RSA", "EC"):
+            raise AdminError("every key of the JWKS must be an RSA or EC public key (kty RSA or EC)")
+        if key["kty"] == "EC" and key.get("crv") != "P-256":
+            raise AdminError("EC keys of the JWKS must be on the P-256 curve (ES256)")
+        if any(member in key for member in _PRIVATE_JWK_MEMBERS):
+            raise AdminError("the JWKS holds a private key; register only the public keys")
+        if key.get("alg", "RS256" if key["kty"] == "RSA" else "ES256") not in ("RS256", "ES256"):
+            raise AdminError(f"unsupported key algorithm '{key.get('alg')}'; use RS256 or ES256")
+        try:
+            jwt.PyJWK(key)
+        except (jwt.PyJWKError, jwt.InvalidKeyError, ValueError, TypeError):
+            raise AdminError("a key of the JWKS is not a valid public key") from None
+    return {"keys": keys}
+
+
+def _auth_method(public, auth_method, jwks):
+    method = auth_method or ("none" if public else "client_secret_basic")
+    if method not in AUTH_METHODS:
+        raise AdminError(f"--auth-method must be one of {', '.join(AUTH_METHODS)}, got '{method}'")
+    if public and method != "none":
+        raise AdminError("a public client authenticates with --auth-method none")
+    if (method == "private_key_jwt") != (jwks is not None):
+        raise AdminError("--auth-method private_key_jwt and --jwks-file go together")
+    return method
+
+
 def create_client(database, clock, *, name, audience, grants, redirect_uris=(), post_logout_redirect_uris=(),
-                  scopes=None, tenant=None, public=False, access_token_ttl=None, refresh_token_ttl=None):
+                  scopes=None, tenant=None, public=False, access_token_ttl=None, refresh_token_ttl=None,
+                  auth_method=None, jwks=None, require_consent=False, require_par=False, require_dpop=False,
+                  refresh_grace_seconds=0):
     if not (name or "").strip():
         raise AdminError("the client name must not be empty")
     audience_type = (audience or "").upper()
@@ -115,12 +146,17 @@ def create_client(database, clock, *, name, audience, grants, redirect_uris=(), 
         raise AdminError("a tenant client needs --tenant")
     if audience_type == "GLOBAL" and tenant:
         raise AdminError("a global client belongs to no tenant; drop --tenant")
+    method = _auth_method(public, auth_method, jwks)
+    public = method == "none"
+    jwks = check_client_jwks(jwks) if jwks is not None else None
+    if not isinstance(refresh_grace_seconds, int) or not 0 <= refresh_grace_seconds <= MAX_REFRESH_GRACE_SECONDS:
+        raise AdminError(f"--refresh-grace-seconds must be 0-{MAX_REFRESH_GRACE_SECONDS}")
     grants = list(dict.fromkeys(grants or ()))
     if not grants:
         raise AdminError("give at least one --grant")
     for grant in grants:
-        if grant not in KNOWN_GRANT_TYPES:
-            raise AdminError(f"unknown grant '{grant}'; known: {', '.join(KNOWN_GRANT_TYPES)}")
+        if grant not in GRANT_TYPES:
+            raise AdminError(f"unknown grant '{grant}'; known: {', '.join(GRANT_TYPES)}")
         if public and grant in CONFIDENTIAL_ONLY:
             raise AdminError(f"a public client cannot hold the {grant} grant")
     redirect_uris = [check_redirect_uri(u) for u in dict.fromkeys(redirect_uris or ())]
@@ -137,19 +173,18 @@ def create_client(database, clock, *, name, audience, grants, redirect_uris=(), 
     for ttl in (access_token_ttl, refresh_token_ttl):
         if ttl is not None and ttl <= 0:
             raise AdminError("token lifetimes must be positive")
-    client_secret = None if public else opaque.new_secret()
-    with write_transaction(database):
-        tenant_row = _find_tenant(tenant) if tenant else None
-        app = Application.create(
-            client_id=secrets.token_urlsafe(18), client_secret_hash=opaque.digest(client_secret) if client_secret
-            else None, name=name.strip(), audience_type=audience_type, tenant=tenant_row,
-            redirect_uris=redirect_uris, post_logout_redirect_uris=post_logout, grant_types=grants,
-            allowed_scopes=scopes, token_endpoint_auth_method="none" if public else "client_secret_basic",
-            access_token_ttl=access_token_ttl, refresh_token_ttl=refresh_token_ttl, status="active",
-            created_at=_now(clock))
-    return client_json(app, tenant_row.slug if tenant_row else None, client_secret)
+    client_secret = opaque.new_secret() if method in SECRET_AUTH_METHODS else None
+    tenant_row = _find_tenant(database, tenant) if tenant else None
+    client = clients.insert(
+        database, name=name.strip(), audience_type=audience_type, tenant_id=tenant_row.id if tenant_row else None,
+        redirect_uris=redirect_uris, post_logout_redirect_uris=post_logout, grant_types=grants,
+        allowed_scopes=scopes, token_endpoint_auth_method=method,
+        client_secret_hash=opaque.digest(client_secret) if client_secret else None,
+        access_token_ttl=access_token_ttl, refresh_token_ttl=refresh_token_ttl, now=_now(clock), jwks=jwks,
+        require_consent=bool(require_consent), require_par=bool(require_par), require_dpop=bool(require_dpop),
+        refresh_grace_seconds=refresh_grace_seconds)
+    return client_json(client, tenant_row.slug if tenant_row else None, client_secret)
 
 
 def list_clients(database):
-    rows = Application.select(Application, Tenant).join(Tenant, peewee.JOIN.LEFT_OUTER).order_by(Application.id)
-    return [client_json(app, app.tenant.slug if app.tenant_id else None) for app in rows]
+    return [client_json(client, slug) for client, slug in clients.all_clients(database)]

@@ -7,18 +7,21 @@ import falcon
 from app import db as dbmod
 from app import errorhandling
 from app.audit import Audit
-from app.authorization import RESUME_PATH, Authorizer
+from app.authorization import CONSENT_PATH, RESUME_PATH, Authorizer
 from app.clock import SystemClock
+from app.consent import ConsentPage, Consents
 from app.device import DEVICE_PAGE, DeviceAuthorizations
 from app.config import API_PREFIX, ISSUER_PATH
 from app.grants import build_grants
-from app.keys import KeyRing, ensure_active_key
+from app.keyring import KeyRing
+from app.store.signing_keys import ensure_active_key
 from app.logout import Logout
 from app.logs import RequestId
 from app.models import ALL_MODELS
-from app.pages import Pages, StaticResource
+from app.pages import Pages
 from app.ratelimit import Throttle
 from app.resources.authorize import AuthorizeContinueResource, AuthorizeResource
+from app.resources.consent import ConsentResource
 from app.resources.device import DeviceAuthorizeResource, DeviceVerifyResource
 from app.resources.device_page import DevicePageResource
 from app.resources.discovery import discovery_document
@@ -28,6 +31,7 @@ from app.resources.jwks import JwksResource
 from app.resources.login import LoginResource, LoginTenantResource
 from app.resources.logout import LogoutResource
 from app.resources.openapi import openapi_document
+from app.resources.static import StaticResource
 from app.resources.token import TokenResource
 from app.resources.userinfo import UserinfoResource
 from app.sessions import Sessions
@@ -84,10 +88,11 @@ def build_services(config, clock=None, database=None):
     clock = clock or SystemClock()
     database = database or dbmod.connect(config.database_url)
     database.bind(ALL_MODELS)
-    keyring = KeyRing(database, config, clock)
+    audit = Audit(database, clock, config.audit_flush_interval)
+    keyring = KeyRing(database, config, clock, audit)
     return Services(config=config, database=database, clock=clock, keyring=keyring,
                     tokens=TokenIssuer(config, keyring, clock), sessions=Sessions(database, config, clock),
-                    audit=Audit(database, clock), throttle=Throttle(database, clock))
+                    audit=audit, throttle=Throttle(database, clock))
 
 
 def create_app(config, *, clock=None, database=None, prepare=True):
@@ -102,9 +107,11 @@ def create_app(config, *, clock=None, database=None, prepare=True):
             services.database.close()
             raise
     database, sessions = services.database, services.sessions
-    grants = build_grants(services)
+    grants = build_grants(database=database, clock=services.clock, config=config, keyring=services.keyring,
+                          tokens=services.tokens, audit=services.audit)
     pages = Pages(sessions)
-    authorizer = Authorizer(database, config, services.clock)
+    consents = Consents(database, services.clock, services.audit)
+    authorizer = Authorizer(database, config, services.clock, consents)
     signin = SignIn(database, services.clock, services.throttle, services.audit)
     devices = DeviceAuthorizations(database, config, services.clock, services.throttle, services.audit)
 
@@ -126,7 +133,9 @@ def create_app(config, *, clock=None, database=None, prepare=True):
     app.add_route(ISSUER_PATH + "/logout",
                   LogoutResource(Logout(database, services.keyring, sessions, services.audit), sessions, pages, config))
     app.add_route(RESUME_PATH, AuthorizeContinueResource(authorizer, sessions))
-    app.add_route("/login", LoginResource(signin, sessions, pages, config, authorizer))
+    app.add_route(CONSENT_PATH, ConsentResource(ConsentPage(database, config, authorizer, consents), sessions, pages,
+                                                config))
+    app.add_route("/login", LoginResource(signin, sessions, pages, config))
     app.add_route("/login/tenant", LoginTenantResource(signin, sessions, pages, config))
     app.add_route("/static/{name}", StaticResource())
     app.add_route("/healthz", HealthResource(database))

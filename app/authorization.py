@@ -8,26 +8,21 @@ import re
 from dataclasses import dataclass
 from urllib.parse import parse_qs, quote, urlsplit
 
-from app import opaque
-from app.clients import find_client
-from app.errors import (AuthorizationRedirect, InvalidRequest, InvalidScope, LoginRequired, OAuthError,
-                        PageError, UnauthorizedClient, UnsupportedResponseType)
+from app.errors import (AuthorizationRedirect, ConsentRequired, InvalidRequest, InvalidScope, LoginRequired,
+                        OAuthError, PageError, RequestNotSupported, RequestUriNotSupported, UnauthorizedClient,
+                        UnsupportedResponseType)
+from app.redirect_uris import redirect_uri_matches
 from app.scopes import parse_scope, require_subset
-from app.urls import add_query
-from app.users import find_user
+from app.store import authorization_codes, authorization_requests
+from app.store.clients import find_client
+from app.store.users import find_active_user
+from app.urls import add_query, login_url
 
 REQUIRED = ("response_type", "client_id", "redirect_uri", "scope")
 PROMPTS = ("none", "login", "consent", "select_account")
 _PKCE_VALUE = re.compile(r"^[A-Za-z0-9\-._~]{43,128}$")
 RESUME_PATH = "/authorize/continue"
-
-
-class RequestNotSupported(OAuthError):
-    error = "request_not_supported"
-
-
-class RequestUriNotSupported(OAuthError):
-    error = "request_uri_not_supported"
+CONSENT_PATH = "/authorize/consent"
 
 
 @dataclass(frozen=True)
@@ -45,13 +40,13 @@ class AuthorizationParams:
 
 
 def check_client_and_redirect_uri(database, params):
-    """The client must be an active GLOBAL app and redirect_uri one of its URIs, character for character."""
+    """The client must be an active GLOBAL app and redirect_uri one it registered (RFC 6749 §3.1.2.3, RFC 8252 §7.3)."""
     client = find_client(database, params["client_id"])
     if client is None or not client.is_active or not client.is_global:
         raise PageError("Unknown application",
                         "The application that sent you here is not registered for platform sign-in. "
                         "Return to it and contact its support.", status=400)
-    if params["redirect_uri"] not in client.redirect_uris:
+    if not redirect_uri_matches(client, params["redirect_uri"]):
         raise PageError("Invalid redirect address",
                         f"{client.name} asked to send you to an address it has not registered, so the "
                         "sign-in was stopped. Return to the application and contact its support.", status=400)
@@ -129,101 +124,114 @@ def needs_sign_in(request, session, now, requested_at=None):
     return request.max_age is not None and now - session.auth_time > request.max_age
 
 
+def resume_path(request_id):
+    """Where the browser returns after signing in for a stored request."""
+    return RESUME_PATH + "?request=" + quote(request_id)
+
+
+def consent_path(request_id):
+    """The consent page of a stored request (OIDC Core §3.1.2.4)."""
+    return CONSENT_PATH + "?request=" + quote(request_id)
+
+
+def resumed_request_id(next_path):
+    """The stored request a login page's next path resumes, or None."""
+    parts = urlsplit(next_path or "")
+    if parts.path != RESUME_PATH:
+        return None
+    return parse_qs(parts.query).get("request", [None])[0]
+
+
+def _expired_link():
+    return PageError("This sign-in link has expired", "Return to the application and start signing in again.",
+                     status=400)
+
+
 class Authorizer:
     """Decides what a valid authorization request leads to, and issues codes."""
 
-    def __init__(self, database, config, clock):
+    def __init__(self, database, config, clock, consents):
         self._database = database
         self._config = config
         self._clock = clock
+        self._consents = consents
 
     def _usable(self, session):
         """The session, unless its user or tenant was suspended after signing in."""
         if session is None:
             return None
-        user = find_user(self._database, session.user_id)
-        return session if user is not None and user.is_active else None
+        return session if find_active_user(self._database, session.user_id, session.tenant_id) else None
 
     def authorize(self, request, session):
-        """The URL to send the browser to: the client with a code, or the login page."""
+        """The URL to send the browser to: the client with a code, the consent page, or the login page."""
         session = self._usable(session)
         now = int(self._clock.now())
         if "none" in request.prompt:
             if needs_sign_in(request, session, now):
                 raise AuthorizationRedirect(LoginRequired("The user is not signed in"), request.redirect_uri,
                                             request.state, self._config.issuer)
+            if self._consents.needed(request, session):
+                raise AuthorizationRedirect(ConsentRequired("The user has not allowed this application yet"),
+                                            request.redirect_uri, request.state, self._config.issuer)
             return self.issue_code(request, session)
         if not needs_sign_in(request, session, now):
-            return self.issue_code(request, session)
-        return self.login_url(self._store(request, now), request.login_hint)
-
-    def application_name(self, next_path):
-        """The name of the application a stored request belongs to, when next_path resumes one."""
-        parts = urlsplit(next_path or "")
-        if parts.path != RESUME_PATH:
-            return None
-        request_id = parse_qs(parts.query).get("request", [""])[0]
-        p = self._database.param
-        row = self._database.execute_sql(
-            "SELECT a.name FROM authorization_request r JOIN application a ON a.id = r.application_id"
-            f" WHERE r.request_hash = {p} AND r.completed_at IS NULL AND r.expires_at > {p}",
-            (opaque.digest(request_id), int(self._clock.now()))).fetchone()
-        return row[0] if row else None
-
-    def login_url(self, request_id, login_hint):
-        next_path = RESUME_PATH + "?request=" + quote(request_id)
-        return add_query("/login", {"next": next_path, "login_hint": login_hint})
+            if not self._consents.needed(request, session):
+                return self.issue_code(request, session)
+            return consent_path(self._store(request, now))
+        request_id = self._store(request, now)
+        return self.sign_in_url(request_id, request)
 
     def _store(self, request, now):
-        request_id = opaque.new_secret()
-        p = self._database.param
-        self._database.execute_sql(
-            "INSERT INTO authorization_request (request_hash, application_id, redirect_uri, scope, state, nonce,"
-            " code_challenge, code_challenge_method, prompt, login_hint, max_age, created_at, expires_at)"
-            f" VALUES ({', '.join([p] * 13)})",
-            (opaque.digest(request_id), request.client.id, request.redirect_uri, request.scope, request.state,
-             request.nonce, request.code_challenge, request.code_challenge_method, " ".join(sorted(request.prompt)),
-             request.login_hint, request.max_age, now, now + self._config.authorization_request_ttl))
-        return request_id
+        """Keep the request for the page that finishes it; returns its id (the browser's only handle)."""
+        return authorization_requests.insert(
+            self._database, application_id=request.client.id, redirect_uri=request.redirect_uri,
+            scope=request.scope, state=request.state, nonce=request.nonce, code_challenge=request.code_challenge,
+            code_challenge_method=request.code_challenge_method, prompts=request.prompt,
+            login_hint=request.login_hint, max_age=request.max_age, now=now,
+            ttl=self._config.authorization_request_ttl)
 
-    def resume(self, request_id, session):
-        """After sign-in: finish a stored request with a code (once), or send the user to sign in again."""
-        p = self._database.param
-        row = self._database.execute_sql(
-            "SELECT r.id, a.client_id, r.redirect_uri, r.scope, r.state, r.nonce, r.code_challenge,"
-            " r.code_challenge_method, r.prompt, r.login_hint, r.max_age, r.created_at, r.expires_at,"
-            " r.completed_at FROM authorization_request r JOIN application a ON a.id = r.application_id"
-            f" WHERE r.request_hash = {p}", (opaque.digest(request_id or ""),)).fetchone()
+    @staticmethod
+    def sign_in_url(request_id, request):
+        return login_url(resume_path(request_id), request.login_hint)
+
+    def open_request(self, request_id, session):
+        """(stored, request, session) of an open stored request; session is None while a sign-in is needed."""
+        stored = authorization_requests.find(self._database, request_id)
         now = int(self._clock.now())
-        if row is None or row[13] is not None or now >= row[12]:
-            raise PageError("This sign-in link has expired",
-                            "Return to the application and start signing in again.", status=400)
-        client = find_client(self._database, row[1])
+        if stored is None or not stored.is_open(now):
+            raise _expired_link()
+        client = find_client(self._database, stored.client_id)
         if client is None or not client.is_active:
             raise PageError("Unknown application", "The application is no longer available.", status=400)
-        request = AuthorizationParams(client, row[2], row[3], row[4], row[5], row[6], row[7],
-                                      frozenset((row[8] or "").split()), row[9], row[10])
+        request = AuthorizationParams(client, stored.redirect_uri, stored.scope, stored.state, stored.nonce,
+                                      stored.code_challenge, stored.code_challenge_method, stored.prompts,
+                                      stored.login_hint, stored.max_age)
         session = self._usable(session)
-        if needs_sign_in(request, session, now, row[11]):
-            return self.login_url(request_id, request.login_hint)
-        cursor = self._database.execute_sql(
-            f"UPDATE authorization_request SET completed_at = {p} WHERE id = {p} AND completed_at IS NULL",
-            (now, row[0]))
-        if cursor.rowcount != 1:
-            raise PageError("This sign-in link has expired",
-                            "Return to the application and start signing in again.", status=400)
+        if needs_sign_in(request, session, now, stored.created_at):
+            session = None
+        return stored, request, session
+
+    def consume(self, stored):
+        """Single use: this caller completes the request, or it is an expired link."""
+        if not authorization_requests.complete(self._database, stored.id, int(self._clock.now())):
+            raise _expired_link()
+
+    def resume(self, request_id, session):
+        """After sign-in: the consent page when needed, else a code (once); or sign in again."""
+        stored, request, session = self.open_request(request_id, session)
+        if session is None:
+            return self.sign_in_url(request_id, request)
+        if self._consents.needed(request, session):
+            return consent_path(request_id)
+        self.consume(stored)
         return self.issue_code(request, session)
 
     def issue_code(self, request, session):
         """Store a single-use code (hashed) and return the client redirect carrying it."""
-        code = opaque.new_secret()
-        now = int(self._clock.now())
-        p = self._database.param
-        self._database.execute_sql(
-            "INSERT INTO authorization_code (code_hash, application_id, user_id, tenant_id, session_id,"
-            " redirect_uri, scope, nonce, code_challenge, code_challenge_method, auth_time, created_at, expires_at)"
-            f" VALUES ({', '.join([p] * 13)})",
-            (opaque.digest(code), request.client.id, session.user_id, session.tenant_id, session.id,
-             request.redirect_uri, request.scope, request.nonce, request.code_challenge,
-             request.code_challenge_method, session.auth_time, now, now + self._config.code_ttl))
+        code = authorization_codes.insert(
+            self._database, application_id=request.client.id, user_id=session.user_id,
+            tenant_id=session.tenant_id, session_id=session.id, redirect_uri=request.redirect_uri,
+            scope=request.scope, nonce=request.nonce, code_challenge=request.code_challenge,
+            code_challenge_method=request.code_challenge_method, auth_time=session.auth_time,
+            now=self._clock.now(), ttl=self._config.code_ttl)
         return add_query(request.redirect_uri, {"code": code, "state": request.state, "iss": self._config.issuer})

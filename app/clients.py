@@ -1,62 +1,11 @@
-"""OAuth clients (the application table): lookup and client authentication (RFC 6749 §2.3)."""
+"""Client authentication (RFC 6749 §2.3): which registered client is making a request."""
 
 import base64
-import binascii
-import json
-from dataclasses import dataclass
 from urllib.parse import unquote_plus
 
 from app import opaque
 from app.errors import InvalidClient, InvalidRequest
-
-SECRET_METHODS = ("client_secret_basic", "client_secret_post")
-
-_CLIENT_COLUMNS = ("id, client_id, client_secret_hash, name, audience_type, tenant_id, redirect_uris,"
-                   " post_logout_redirect_uris, grant_types, allowed_scopes, token_endpoint_auth_method,"
-                   " access_token_ttl, refresh_token_ttl, status")
-
-
-@dataclass(frozen=True)
-class Client:
-    id: int
-    client_id: str
-    client_secret_hash: str | None
-    name: str
-    audience_type: str
-    tenant_id: int | None
-    redirect_uris: tuple
-    post_logout_redirect_uris: tuple
-    grant_types: frozenset
-    allowed_scopes: tuple
-    token_endpoint_auth_method: str
-    access_token_ttl: int | None
-    refresh_token_ttl: int | None
-    status: str
-
-    @property
-    def is_public(self):
-        return self.token_endpoint_auth_method == "none"
-
-    @property
-    def is_active(self):
-        return self.status == "active"
-
-    @property
-    def is_global(self):
-        return self.audience_type == "GLOBAL"
-
-
-def find_client(database, client_id):
-    """The client with this client_id, or None. Plain SQL: it runs on every token request."""
-    row = database.execute_sql(
-        f"SELECT {_CLIENT_COLUMNS} FROM application WHERE client_id = {database.param}", (client_id,)).fetchone()
-    if row is None:
-        return None
-    (id_, cid, secret_hash, name, audience, tenant_id, redirects, logout_redirects, grants, scopes,
-     method, access_ttl, refresh_ttl, status) = row
-    return Client(id_, cid, secret_hash, name, audience, tenant_id, tuple(json.loads(redirects)),
-                  tuple(json.loads(logout_redirects)), frozenset(json.loads(grants)), tuple(json.loads(scopes)),
-                  method, access_ttl, refresh_ttl, status)
+from app.store.clients import find_client
 
 
 def parse_basic_credentials(header):
@@ -66,7 +15,7 @@ def parse_basic_credentials(header):
         raise InvalidClient("Only HTTP Basic client authentication is accepted in the Authorization header")
     try:
         decoded = base64.b64decode(encoded.strip(), validate=True).decode("utf-8")
-    except (binascii.Error, UnicodeDecodeError):
+    except (ValueError, UnicodeDecodeError):  # binascii.Error, and non-ASCII text in the header
         raise InvalidClient("The Basic credentials are not valid base64 of UTF-8 text") from None
     client_id, colon, secret = decoded.partition(":")
     if not colon:

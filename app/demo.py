@@ -1,27 +1,26 @@
 """`python -m app demo`: a demo tenant, user and clients, with a walkthrough to paste."""
 
-import base64
-import hashlib
 import secrets
 import shlex
 
 from app import admin
+from app.grants.authorization_code import s256
 from app.device import DEVICE_GRANT
-from app.models import Tenant
+from app.store import tenants
 from app.urls import add_query
 
 DEMO_REDIRECT_URI = "http://127.0.0.1:8765/callback"
 
 
-def _free_slug():
+def _free_slug(database):
     slug = "demo"
-    while Tenant.get_or_none(Tenant.slug == slug) is not None:
+    while tenants.find_by_slug(database, slug) is not None:
         slug = "demo-" + secrets.token_hex(2)
     return slug
 
 
 def create_demo(database, clock, config):
-    slug = _free_slug()
+    slug = _free_slug(database)
     tenant = admin.create_tenant(database, clock, slug=slug, name="Demo Company")
     password = secrets.token_urlsafe(12)
     email = f"demo.user@{slug}.example.com"
@@ -43,7 +42,7 @@ def create_demo(database, clock, config):
 def walkthrough(config, service, tv, cli, email):
     api = config.issuer
     verifier = secrets.token_urlsafe(48)
-    challenge = base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest()).rstrip(b"=").decode()
+    challenge = s256(verifier)
     authorize = add_query(api + "/authorize", {
         "response_type": "code", "client_id": cli["client_id"], "redirect_uri": DEMO_REDIRECT_URI,
         "scope": "openid profile email", "state": "demo-state", "nonce": secrets.token_urlsafe(8),

@@ -3,13 +3,11 @@
 import secrets
 from dataclasses import dataclass
 
-import peewee
-
 from app import opaque
-from app.db import write_transaction
 from app.errors import InvalidScope, NotFound, UnauthorizedClient
 from app.ratelimit import UNKNOWN_USER_CODE_PER_IP
 from app.scopes import describe, parse_scope, require_subset
+from app.store import device_authorizations
 
 DEVICE_GRANT = "urn:ietf:params:oauth:grant-type:device_code"
 # RFC 8628 §6.1: consonants only, no vowels (no accidental words), no look-alikes.
@@ -68,20 +66,14 @@ class DeviceAuthorizations:
         now = int(self._clock.now())
         expires_in = self._config.device_code_ttl
         device_code = opaque.new_secret()
-        p = self._database.param
         for _ in range(10):
             user_code = "".join(secrets.choice(USER_CODE_ALPHABET) for _ in range(USER_CODE_LENGTH))
-            try:
-                with write_transaction(self._database):
-                    self._database.execute_sql(
-                        "INSERT INTO device_authorization (device_code_hash, user_code_hash, application_id, scope,"
-                        f" status, poll_interval, created_at, expires_at) VALUES ({p}, {p}, {p}, {p}, 'pending',"
-                        f" {p}, {p}, {p})",
-                        (opaque.digest(device_code), opaque.digest(user_code), client.id, " ".join(scopes),
-                         self._config.device_poll_interval, now, now + expires_in))
+            if device_authorizations.insert(self._database, device_code=device_code, user_code=user_code,
+                                            application_id=client.id, scope=" ".join(scopes),
+                                            poll_interval=self._config.device_poll_interval, now=now,
+                                            ttl=expires_in):
                 break
-            except peewee.IntegrityError:
-                continue  # the same user code is already in use: draw another
+            # else the same user code is already in use: draw another
         else:
             raise RuntimeError("could not draw a free user code")
         shown = format_user_code(user_code)
@@ -106,27 +98,17 @@ class DeviceAuthorizations:
         code = normalize_user_code(user_code)
         if code is None:
             raise NotFound(UNKNOWN_CODE)
-        p = self._database.param
-        row = self._database.execute_sql(
-            "SELECT d.id, a.client_id, a.name, d.scope, d.expires_at FROM device_authorization d"
-            " JOIN application a ON a.id = d.application_id"
-            f" WHERE d.user_code_hash = {p} AND d.status = 'pending' AND d.expires_at > {p} AND a.status = 'active'",
-            (opaque.digest(code), int(self._clock.now()))).fetchone()
+        row = device_authorizations.find_pending(self._database, code, self._clock.now())
         if row is None:
             raise NotFound(UNKNOWN_CODE)
-        return PendingDevice(row[0], format_user_code(code), row[1], row[2], row[3], row[4])
+        return PendingDevice(row.id, format_user_code(code), row.client_id, row.application, row.scope,
+                             row.expires_at)
 
     def decide(self, user_code, approve, session, ip):
         """Approve (binding the signed-in user and their tenant) or deny; a code is decided once."""
         pending = self.pending(user_code, ip)
-        now = int(self._clock.now())
-        p = self._database.param
-        cursor = self._database.execute_sql(
-            f"UPDATE device_authorization SET status = {p}, user_id = {p}, tenant_id = {p}, session_id = {p},"
-            f" auth_time = {p}, decided_at = {p} WHERE id = {p} AND status = 'pending' AND expires_at > {p}",
-            ("approved" if approve else "denied", session.user_id, session.tenant_id, session.id,
-             session.auth_time, now, pending.id, now))
-        if cursor.rowcount != 1:
+        if not device_authorizations.decide(self._database, pending.id, approve=approve, session=session,
+                                            now=self._clock.now()):
             raise NotFound(UNKNOWN_CODE)
         self._audit.record("device.approved" if approve else "device.denied", client_id=pending.client_id,
                            user_id=session.user_id, tenant_id=session.tenant_id, ip=ip)

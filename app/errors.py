@@ -35,10 +35,12 @@ class OAuthError(ServiceError):
     error = "invalid_request"
     status = 400
 
-    def __init__(self, description=None, *, headers=None):
+    def __init__(self, description=None, *, headers=None, status=None):
         super().__init__(description or self.error)
         self.description = description
         self.headers = headers or {}
+        if status is not None:
+            self.status = status
 
     def body(self):
         body = {"error": self.error}
@@ -96,7 +98,38 @@ class AccessDenied(OAuthError):
 
 
 class LoginRequired(OAuthError):
+    """OIDC Core §3.1.2.6: no usable sign-in; sent to the client's redirect_uri by /authorize."""
+
     error = "login_required"
+
+    @classmethod
+    def challenge(cls, description):
+        """The API form: 401 with a challenge naming the sign-in page (a 401 always carries one)."""
+        return cls(description, status=401,
+                   headers={"WWW-Authenticate": 'Cookie realm="platform-oauth", login="/login"'})
+
+
+class ConsentRequired(OAuthError):
+    """OIDC Core §3.1.2.6: prompt=none, but the user has not allowed this application these scopes."""
+
+    error = "consent_required"
+
+
+class RequestNotSupported(OAuthError):
+    """OIDC Core §3.1.2.6: request objects are not supported."""
+
+    error = "request_not_supported"
+
+
+class RequestUriNotSupported(OAuthError):
+    error = "request_uri_not_supported"
+
+
+class ForbiddenOrigin(OAuthError):
+    """A browser request from another origin or site where only our own pages may send it."""
+
+    error = "invalid_request"
+    status = 403
 
 
 class AuthorizationPending(OAuthError):
@@ -123,6 +156,17 @@ class InvalidToken(OAuthError):
             "WWW-Authenticate": f'Bearer error="invalid_token", error_description="{safe}"'})
 
 
+class InsufficientScope(OAuthError):
+    """RFC 6750 §3.1: the token is valid but lacks the scope the resource needs."""
+
+    error = "insufficient_scope"
+    status = 403
+
+    def __init__(self, description, scope="openid"):
+        super().__init__(description, headers={
+            "WWW-Authenticate": f'Bearer error="insufficient_scope", scope="{scope}"'})
+
+
 class TooManyRequests(OAuthError):
     error = "too_many_requests"
     status = 429
@@ -130,11 +174,6 @@ class TooManyRequests(OAuthError):
     def __init__(self, retry_after, description="Too many attempts; try again later"):
         super().__init__(description, headers={"Retry-After": str(int(retry_after))})
         self.retry_after = int(retry_after)
-
-
-class TemporarilyUnavailable(OAuthError):
-    error = "temporarily_unavailable"
-    status = 503
 
 
 class PageError(ServiceError):

@@ -1,45 +1,35 @@
 """`db prune`: delete what has expired, so tables do not grow without bound."""
 
 from app.db import write_transaction
+from app.store import (audit_events, authorization_codes, authorization_requests, device_authorizations,
+                       login_challenges, refresh_tokens, sso_sessions, throttles, used_jti)
 
 # Expired rows stay this long after expiry (useful when investigating an incident).
 GRACE_SECONDS = 86400
 
 
 def prune(database, now, audit_days=365):
-    """Delete expired codes, device requests, sessions, dead refresh tokens and old throttle rows."""
+    """Delete expired codes, device requests, sessions, dead refresh tokens and old throttle rows.
+
+    Pruning never widens what a token can do: refresh tokens bound to a pruned session are deleted
+    with it, and only offline ones (which outlive their session by design) survive, unlinked.
+    """
     now = int(now)
     old = now - GRACE_SECONDS
-    p = database.param
-    counts = {}
-
-    def run(name, sql, params):
-        cursor = database.execute_sql(sql, params)
-        if name:
-            counts[name] = counts.get(name, 0) + max(cursor.rowcount, 0)
-
     with write_transaction(database):
-        # Rotated tokens are kept until they expire: a rotated token coming back must still be
-        # recognised, so its family can be revoked.
-        # Two statements, so each uses its index (an OR would scan the table).
-        run("refresh_token", f"DELETE FROM refresh_token WHERE expires_at < {p}", (old,))
-        run("refresh_token", f"DELETE FROM refresh_token WHERE revoked_at < {p}", (old,))
-        run(None, "UPDATE refresh_token SET authorization_code_id = NULL WHERE authorization_code_id IN"
-                  f" (SELECT id FROM authorization_code WHERE expires_at < {p})", (old,))
-        run("authorization_code", f"DELETE FROM authorization_code WHERE expires_at < {p}", (old,))
-        run(None, "UPDATE refresh_token SET device_authorization_id = NULL WHERE device_authorization_id IN"
-                  f" (SELECT id FROM device_authorization WHERE expires_at < {p})", (old,))
-        run("device_authorization", f"DELETE FROM device_authorization WHERE expires_at < {p}", (old,))
-        run("authorization_request", f"DELETE FROM authorization_request WHERE expires_at < {p}", (old,))
-        run("login_challenge", f"DELETE FROM login_challenge WHERE expires_at < {p}", (old,))
-        dead_sessions = f"SELECT id FROM sso_session WHERE expires_at < {p} OR ended_at < {p}"
-        # Offline tokens outlive their session; they only lose the link to it.
-        run(None, f"UPDATE refresh_token SET session_id = NULL WHERE session_id IN ({dead_sessions})", (old, old))
-        run(None, f"UPDATE authorization_code SET session_id = NULL WHERE session_id IN ({dead_sessions})",
-            (old, old))
-        run(None, f"UPDATE device_authorization SET session_id = NULL WHERE session_id IN ({dead_sessions})",
-            (old, old))
-        run("sso_session", f"DELETE FROM sso_session WHERE expires_at < {p} OR ended_at < {p}", (old, old))
-        run("rate_counter", f"DELETE FROM rate_counter WHERE expires_at < {p}", (now,))
-        run("audit_event", f"DELETE FROM audit_event WHERE created_at < {p}", (now - audit_days * 86400,))
-    return counts
+        counts = {"refresh_token": refresh_tokens.prune(database, old)}
+        refresh_tokens.detach_from_codes(database, *authorization_codes.expired(database, old))
+        counts["authorization_code"] = authorization_codes.prune(database, old)
+        refresh_tokens.detach_from_device_authorizations(database, *device_authorizations.expired(database, old))
+        counts["device_authorization"] = device_authorizations.prune(database, old)
+        counts["authorization_request"] = authorization_requests.prune(database, old)
+        counts["login_challenge"] = login_challenges.prune(database, old)
+        dead_sessions = sso_sessions.dead(database, old)
+        counts["refresh_token"] += refresh_tokens.drop_with_sessions(database, *dead_sessions)
+        authorization_codes.detach_from_sessions(database, *dead_sessions)
+        device_authorizations.detach_from_sessions(database, *dead_sessions)
+        counts["sso_session"] = sso_sessions.prune(database, old)
+        counts["rate_counter"] = throttles.prune(database, now)
+        counts["used_jti"] = used_jti.prune(database, now)
+        counts["audit_event"] = audit_events.prune(database, now - audit_days * 86400)
+    return {name: max(count, 0) for name, count in counts.items()}

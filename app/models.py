@@ -60,6 +60,11 @@ class Application(BaseModel):
     refresh_token_ttl = pw.BigIntegerField(null=True)
     status = pw.TextField(default="active")
     created_at = pw.BigIntegerField()
+    jwks = pw.TextField(null=True)
+    require_consent = pw.BooleanField(default=False)
+    require_par = pw.BooleanField(default=False)
+    require_dpop = pw.BooleanField(default=False)
+    refresh_grace_seconds = pw.BigIntegerField(default=0)
 
 
 class SsoSession(BaseModel):
@@ -158,10 +163,10 @@ class SigningKey(BaseModel):
     alg = pw.TextField()
     private_key = pw.TextField()
     public_jwk = pw.TextField()
-    status = pw.TextField()
     created_at = pw.BigIntegerField()
-    activated_at = pw.BigIntegerField(null=True)
-    retired_at = pw.BigIntegerField(null=True)
+    activates_at = pw.BigIntegerField()
+    activation_recorded_at = pw.BigIntegerField(null=True)
+    retires_at = pw.BigIntegerField(null=True)
     publish_until = pw.BigIntegerField(null=True)
 
 
@@ -185,7 +190,26 @@ class RateCounter(BaseModel):
         indexes = ((("bucket", "window_start"), True),)
 
 
+class UsedJti(BaseModel):
+    kind = pw.TextField()
+    jti_hash = pw.TextField()
+    expires_at = pw.BigIntegerField(index=True)
+
+    class Meta:
+        indexes = ((("kind", "jti_hash"), True),)
+
+
+class Consent(BaseModel):
+    user = pw.ForeignKeyField(User)
+    application = pw.ForeignKeyField(Application)
+    scope = pw.TextField()
+    granted_at = pw.BigIntegerField()
+
+    class Meta:
+        indexes = ((("user", "application", "scope"), True),)
+
+
 ALL_MODELS = [
     Tenant, User, Application, SsoSession, AuthorizationRequest, LoginChallenge, AuthorizationCode,
-    DeviceAuthorization, RefreshToken, SigningKey, AuditEvent, RateCounter,
+    DeviceAuthorization, RefreshToken, SigningKey, AuditEvent, RateCounter, UsedJti, Consent,
 ]

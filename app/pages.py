@@ -6,9 +6,15 @@ import falcon
 
 from app.templating import Templates
 
-ROOT = Path(__file__).resolve().parent.parent
-TEMPLATE_DIR = ROOT / "templates" if (ROOT / "templates").is_dir() else Path(__file__).resolve().parent / "templates"
-STATIC_DIR = TEMPLATE_DIR.parent / "static"
+
+def _data_dir(name):
+    """app/<name> when installed (setup.cfg ships the top-level folder there), else the checkout's <name>/."""
+    here = Path(__file__).resolve().parent
+    return here / name if (here / name).is_dir() else here.parent / name
+
+
+TEMPLATE_DIR = _data_dir("templates")
+STATIC_DIR = _data_dir("static")
 
 # No form-action: it would block the redirect back to the client after a form post.
 CONTENT_SECURITY_POLICY = ("default-src 'none'; style-src 'self'; img-src 'self'; frame-ancestors 'none'; "
@@ -43,19 +49,3 @@ class Pages:
 
     def error(self, req, resp, title, message, status=400):
         self.render(req, resp, "error.html", status=status, title=title, message=message)
-
-
-class StaticResource:
-    """GET /static/{name}: the stylesheet (read once)."""
-
-    TYPES = {".css": "text/css; charset=utf-8", ".png": "image/png", ".svg": "image/svg+xml"}
-
-    def __init__(self, folder=STATIC_DIR):
-        self._files = {path.name: (path.read_bytes(), self.TYPES.get(path.suffix, "application/octet-stream"))
-                       for path in Path(folder).iterdir() if path.is_file()}
-
-    def on_get(self, req, resp, name):
-        if name not in self._files:
-            raise falcon.HTTPNotFound()
-        resp.data, resp.content_type = self._files[name]
-        resp.set_header("Cache-Control", "public, max-age=3600")

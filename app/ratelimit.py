@@ -7,6 +7,7 @@ refused until the window ends. Windows pass, so nobody can lock a user out for g
 from dataclasses import dataclass
 
 from app.errors import TooManyRequests
+from app.store import throttles
 
 
 @dataclass(frozen=True)
@@ -35,18 +36,10 @@ class Throttle:
     def check(self, limit, key):
         """Raise TooManyRequests (with Retry-After) while the bucket is full."""
         start, retry_after = self._window(limit)
-        p = self._database.param
-        row = self._database.execute_sql(
-            f"SELECT hits FROM rate_counter WHERE bucket = {p} AND window_start = {p}",
-            (f"{limit.name}:{key}", start)).fetchone()
-        if row is not None and row[0] >= limit.limit:
+        if throttles.hits(self._database, f"{limit.name}:{key}", start) >= limit.limit:
             raise TooManyRequests(retry_after)
 
     def hit(self, limit, key):
         """Count one event (atomically, whichever worker sees it)."""
         start, _ = self._window(limit)
-        p = self._database.param
-        self._database.execute_sql(
-            f"INSERT INTO rate_counter (bucket, window_start, hits, expires_at) VALUES ({p}, {p}, 1, {p})"
-            " ON CONFLICT (bucket, window_start) DO UPDATE SET hits = rate_counter.hits + 1",
-            (f"{limit.name}:{key}", start, start + limit.window))
+        throttles.hit(self._database, f"{limit.name}:{key}", start, start + limit.window)

@@ -11,9 +11,9 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 
 from app import opaque
-from app import refresh_tokens
 from app.db import write_transaction
 from app.errors import PageError
+from app.store import refresh_tokens, sso_sessions
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
 # Touch last_seen_at at most this often, so reading a session is not a write every time.
@@ -58,20 +58,13 @@ class Sessions:
         value = self._cookie(req, self.session_cookie)
         if not value:
             return None
-        p = self._database.param
-        row = self._database.execute_sql(
-            "SELECT id, sid, user_id, tenant_id, auth_time, expires_at, last_seen_at FROM sso_session"
-            f" WHERE session_hash = {p} AND ended_at IS NULL", (opaque.digest(value),)).fetchone()
-        if row is None:
-            return None
+        stored = sso_sessions.find_by_cookie(self._database, value)
         now = int(self._clock.now())
-        session_id, sid, user_id, tenant_id, auth_time, expires_at, last_seen_at = row
-        if now >= expires_at or now >= last_seen_at + self._config.session_idle_ttl:
+        if stored is None or not stored.is_live(now, self._config.session_idle_ttl):
             return None
-        if now - last_seen_at >= _TOUCH_EVERY:
-            self._database.execute_sql(f"UPDATE sso_session SET last_seen_at = {p} WHERE id = {p}",
-                                       (now, session_id))
-        return Session(session_id, sid, user_id, tenant_id, auth_time, expires_at)
+        if now - stored.last_seen_at >= _TOUCH_EVERY:
+            sso_sessions.touch(self._database, stored.id, now)
+        return Session(stored.id, stored.sid, stored.user_id, stored.tenant_id, stored.auth_time, stored.expires_at)
 
     def start(self, req, resp, user_id, tenant_id):
         """Sign in: always a brand-new cookie value (no fixation).
@@ -83,31 +76,23 @@ class Sessions:
         value = opaque.new_secret()
         now = int(self._clock.now())
         expires_at = now + self._config.session_absolute_ttl
-        p = self._database.param
         if previous is not None and previous.user_id == user_id:
-            self._database.execute_sql(
-                f"UPDATE sso_session SET session_hash = {p}, auth_time = {p}, last_seen_at = {p}, expires_at = {p}"
-                f" WHERE id = {p}", (opaque.digest(value), now, now, expires_at, previous.id))
+            sso_sessions.renew(self._database, previous.id, cookie_value=value, now=now, expires_at=expires_at)
             self._set_cookie(resp, self.session_cookie, value, self._config.session_absolute_ttl)
             return Session(previous.id, previous.sid, user_id, tenant_id, now, expires_at)
         if previous is not None:
             self.end(previous)
         sid = secrets.token_urlsafe(16)
-        self._database.execute_sql(
-            "INSERT INTO sso_session (session_hash, sid, user_id, tenant_id, auth_time, created_at, last_seen_at,"
-            f" expires_at) VALUES ({p}, {p}, {p}, {p}, {p}, {p}, {p}, {p})",
-            (opaque.digest(value), sid, user_id, tenant_id, now, now, now, expires_at))
+        session_pk = sso_sessions.insert(self._database, cookie_value=value, sid=sid, user_id=user_id,
+                                         tenant_id=tenant_id, now=now, expires_at=expires_at)
         self._set_cookie(resp, self.session_cookie, value, self._config.session_absolute_ttl)
-        row = self._database.execute_sql(f"SELECT id FROM sso_session WHERE sid = {p}", (sid,)).fetchone()
-        return Session(row[0], sid, user_id, tenant_id, now, expires_at)
+        return Session(session_pk, sid, user_id, tenant_id, now, expires_at)
 
     def end(self, session):
         """End a session and revoke the refresh tokens bound to it (offline ones survive)."""
         now = int(self._clock.now())
-        p = self._database.param
         with write_transaction(self._database):
-            self._database.execute_sql(
-                f"UPDATE sso_session SET ended_at = {p} WHERE id = {p} AND ended_at IS NULL", (now, session.id))
+            sso_sessions.end(self._database, session.id, now)
             refresh_tokens.revoke_session_bound(self._database, session.id, now)
 
     def clear(self, resp):

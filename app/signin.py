@@ -1,13 +1,12 @@
 """Tenant-agnostic sign-in: find where an email's password verifies (no account enumeration)."""
 
-import json
-
-from app import opaque
-from app.admin import normalize_email
+from app.authorization import resumed_request_id
 from app.errors import PageError
 from app.passwords import DUMMY_HASH, hash_password, needs_rehash, verify_password
 from app.ratelimit import WRONG_PASSWORD_PER_ACCOUNT, WRONG_PASSWORD_PER_IP
-from app.users import find_user, update_password_hash, users_with_email
+from app.store import authorization_requests, login_challenges
+from app.store.users import (find_active_user, find_user, normalize_email, update_password_hash,
+                             users_with_email)
 
 CHALLENGE_TTL = 300
 MAX_PASSWORD_LENGTH = 1024
@@ -15,7 +14,6 @@ MAX_PASSWORD_LENGTH = 1024
 
 class SignIn:
     def __init__(self, database, clock, throttle, audit):
-        self.database = database
         self._database = database
         self._clock = clock
         self._throttle = throttle
@@ -57,34 +55,34 @@ class SignIn:
 
     def create_challenge(self, users, next_path):
         """Remember, briefly, which accounts verified, so the person can pick the tenant."""
-        token = opaque.new_secret()
-        now = int(self._clock.now())
-        p = self._database.param
-        self._database.execute_sql(
-            "INSERT INTO login_challenge (challenge_hash, user_ids, next_path, created_at, expires_at)"
-            f" VALUES ({p}, {p}, {p}, {p}, {p})",
-            (opaque.digest(token), json.dumps([u.id for u in users]), next_path, now, now + CHALLENGE_TTL))
-        return token
+        return login_challenges.insert(self._database, user_ids=[u.id for u in users], next_path=next_path,
+                                       now=self._clock.now(), ttl=CHALLENGE_TTL)
 
     def redeem_challenge(self, token, tenant_slug):
         """(user, next_path) for the chosen tenant; the challenge works once."""
-        p = self._database.param
-        row = self._database.execute_sql(
-            f"SELECT id, user_ids, next_path, expires_at, used_at FROM login_challenge WHERE challenge_hash = {p}",
-            (opaque.digest(token or ""),)).fetchone()
+        challenge = login_challenges.find(self._database, token)
         now = int(self._clock.now())
-        if row is None or row[4] is not None or now >= row[3]:
+        if challenge is None or not challenge.is_open(now):
             raise PageError("Your sign-in has expired", "Please sign in again.", status=400)
-        users = [find_user(self._database, user_id) for user_id in json.loads(row[1])]
+        users = [find_user(self._database, user_id) for user_id in challenge.user_ids]
         chosen = [u for u in users if u is not None and u.is_active and u.tenant_slug == tenant_slug]
         if not chosen:
             raise PageError("Choose a workspace", "Pick one of the workspaces listed on the previous page.",
                             status=400)
-        cursor = self._database.execute_sql(
-            f"UPDATE login_challenge SET used_at = {p} WHERE id = {p} AND used_at IS NULL", (now, row[0]))
-        if cursor.rowcount != 1:
+        if not login_challenges.consume(self._database, challenge.id, now):
             raise PageError("Your sign-in has expired", "Please sign in again.", status=400)
-        return chosen[0], row[2]
+        return chosen[0], challenge.next_path
+
+    def signed_in_user(self, session):
+        """Who a live session belongs to, while that user and tenant are active."""
+        return find_active_user(self._database, session.user_id, session.tenant_id)
+
+    def application_name(self, next_path):
+        """The application a sign-in is for, when next_path resumes one of its open authorization requests."""
+        request_id = resumed_request_id(next_path)
+        if request_id is None:
+            return None
+        return authorization_requests.open_request_application_name(self._database, request_id, self._clock.now())
 
     def challenge_tenants(self, users):
         return [{"slug": u.tenant_slug, "name": u.tenant_name} for u in users]

@@ -22,3 +22,11 @@ def safe_local_path(value, default=None):
     if parts.scheme or parts.netloc:
         return default
     return value
+
+
+LOGIN_PAGE = "/login"
+
+
+def login_url(next_path=None, login_hint=None):
+    """The sign-in page, returning to next_path (a local path) afterwards."""
+    return add_query(LOGIN_PAGE, {"next": next_path or None, "login_hint": login_hint or None})

@@ -122,3 +122,17 @@ def test_refresh_reuse_device_decisions_and_logout_are_audited(http, services, u
     assert issued and {(row[1], row[2]) for row in issued} == {(user["id"], user["tenant_id"])}
     everything = json.dumps(services.database.execute_sql("SELECT * FROM audit_event").fetchall())
     assert tokens["refresh_token"] not in everything and tokens["access_token"] not in everything
+
+
+def test_prune_never_revives_a_refresh_token_whose_session_has_ended(http, services, clock, user, make_client):
+    """A session-bound token dies with its session; pruning the session must not turn it into an offline one."""
+    from tests.helpers import refresh, sign_in_tokens, web_client
+    app_client = web_client(make_client, scopes=["openid", "profile", "offline_access"])
+    session_bound = sign_in_tokens(http, app_client, scope="openid")["refresh_token"]
+    offline = sign_in_tokens(http, app_client, scope="openid offline_access")["refresh_token"]
+    clock.advance(services.config.session_absolute_ttl + 2 * 86400)  # the session expired, and its grace passed
+    assert refresh(http, app_client, session_bound, status=400).json["error"] == "invalid_grant"
+    assert prune(services.database, clock.now())["sso_session"] == 1
+    assert refresh(http, app_client, session_bound, status=400).json["error"] == "invalid_grant"
+    # Offline tokens outlive their session by design, also after pruning.
+    assert "access_token" in refresh(http, app_client, offline).json

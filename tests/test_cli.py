@@ -7,10 +7,14 @@ import subprocess
 import sys
 from pathlib import Path
 
+import jwt
 import pytest
+from cryptography.hazmat.primitives.asymmetric import ec
 
 from app.__main__ import main
+from app.jws import CLOCK_SKEW
 from app.passwords import verify_password
+from tests.conftest import JWKS_PATH
 from tests.helpers import client_credentials, verify_with_jwks
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -93,6 +97,15 @@ def test_public_client_has_no_secret(cli):
     (("client", "create", "--name", "X", "--audience", "planet", "--grant", "client_credentials"), "",
      "invalid choice", "application"),
     (("tenant", "delete"), "", "invalid choice", "tenant"),
+    (("client", "create", "--name", "X", "--audience", "global", "--grant", "client_credentials",
+      "--refresh-grace-seconds", "301"), "", "--refresh-grace-seconds must be 0-300", "application"),
+    (("client", "create", "--name", "X", "--audience", "global", "--grant", "client_credentials",
+      "--auth-method", "private_key_jwt"), "", "go together", "application"),
+    (("client", "create", "--name", "X", "--audience", "global", "--grant", "client_credentials",
+      "--jwks-file", "/nonexistent/jwks.json"), "", "cannot read --jwks-file", "application"),
+    (("client", "create", "--name", "X", "--audience", "global", "--grant", "authorization_code", "--public",
+      "--redirect-uri", "http://127.0.0.1/cb", "--auth-method", "client_secret_post"), "", "--auth-method none",
+     "application"),
 ])
 def test_bad_input_exits_non_zero_with_one_line_and_creates_nothing(
         cli, clean_database, argv, stdin, message, table):
@@ -104,15 +117,53 @@ def test_bad_input_exits_non_zero_with_one_line_and_creates_nothing(
     assert count(clean_database, table) == before
 
 
-def test_keys_rotate_and_list(cli):
+def test_keys_rotate_publishes_a_pending_key_and_list_shows_each_state(cli, config):
     code, before, _ = cli("keys", "list")
     assert code == 0 and [k["status"] for k in before] == ["active"]
     code, rotated, _ = cli("keys", "rotate")
-    assert code == 0
+    assert code == 0 and set(rotated) >= {"kid", "kids", "keys", "activates_at"}
+    assert rotated["kids"] == [rotated["kid"]]
     code, after, _ = cli("keys", "list")
-    assert [(k["status"], k["published"]) for k in after] == [("retired", True), ("active", True)]
-    assert after[1]["kid"] == rotated["kid"] and after[0]["kid"] == before[0]["kid"]
+    assert after == rotated["keys"]
+    old, new = after
+    assert (old["kid"], new["kid"]) == (before[0]["kid"], rotated["kid"])
+    assert (old["status"], new["status"]) == ("active", "pending") and old["published"] and new["published"]
+    assert new["activates_at"] == rotated["activates_at"] == old["retires_at"]
+    assert rotated["activates_at"] - new["created_at"] == config.key_activation_delay
+    assert old["publish_until"] == old["retires_at"] + config.longest_token_ttl + CLOCK_SKEW
+    assert new["retires_at"] is None and new["publish_until"] is None
     assert "private_key" not in json.dumps(after)
+
+
+def test_keys_rotate_now_retires_the_old_key_at_once(cli):
+    code, rotated, _ = cli("keys", "rotate", "--now")
+    assert code == 0
+    old, new = rotated["keys"]
+    assert (old["status"], new["status"]) == ("retired", "active") and old["published"]
+    assert new["activates_at"] == old["retires_at"] == rotated["activates_at"]
+
+
+def test_after_keys_rotate_the_jwks_has_the_new_key_but_the_old_one_signs_until_the_delay_passes(
+        cli, http, service_client, config, clock):
+    old_kid = jwt.get_unverified_header(client_credentials(http, service_client).json["access_token"])["kid"]
+    _, rotated, _ = cli("keys", "rotate")
+    clock.advance(config.key_refresh_interval)
+    assert {k["kid"] for k in http.get(JWKS_PATH).json["keys"]} == {old_kid, rotated["kid"]}
+    clock.advance(rotated["activates_at"] - clock.now() - 1)
+    token = client_credentials(http, service_client).json["access_token"]
+    assert jwt.get_unverified_header(token)["kid"] == old_kid
+    clock.advance(1)
+    token = client_credentials(http, service_client).json["access_token"]
+    assert jwt.get_unverified_header(token)["kid"] == rotated["kid"]
+    verify_with_jwks(http, token, service_client["client_id"], clock=clock)
+
+
+def test_after_keys_rotate_now_the_new_key_signs_within_the_refresh_interval(
+        cli, http, service_client, config, clock):
+    _, rotated, _ = cli("keys", "rotate", "--now")
+    clock.advance(config.key_refresh_interval)
+    token = client_credentials(http, service_client).json["access_token"]
+    assert jwt.get_unverified_header(token)["kid"] == rotated["kid"]
 
 
 def test_db_migrate_reports_nothing_pending(cli):
@@ -160,3 +211,48 @@ def test_db_prune_reports_what_it_deleted(cli):
 def test_key_rotation_is_audited(cli, clean_database):
     cli("keys", "rotate")
     assert clean_database.execute_sql("SELECT COUNT(*) FROM audit_event WHERE event = 'key.rotated'").fetchone()[0] == 1
+
+
+def _public_jwk(private_key):
+    return json.loads(jwt.algorithms.ECAlgorithm.to_jwk(private_key.public_key()))
+
+
+def test_a_private_key_jwt_client_registers_public_keys_and_gets_no_secret(cli, clean_database, tmp_path):
+    jwks_file = tmp_path / "jwks.json"
+    jwks_file.write_text(json.dumps({"keys": [_public_jwk(ec.generate_private_key(ec.SECP256R1()))]}))
+    code, client, err = cli("client", "create", "--name", "Svc", "--audience", "global", "--grant",
+                            "client_credentials", "--auth-method", "private_key_jwt", "--jwks-file", str(jwks_file))
+    assert code == 0, err
+    assert client["token_endpoint_auth_method"] == "private_key_jwt" and "client_secret" not in client
+    assert client["jwks"]["keys"][0]["kty"] == "EC"
+    assert clean_database.execute_sql("SELECT client_secret_hash FROM application").fetchone()[0] is None
+
+
+@pytest.mark.parametrize("jwks, message", [
+    ({"keys": []}, "at least one key"),
+    ({"keys": [{"kty": "oct", "k": "c2VjcmV0"}]}, "RSA or EC"),
+    ("private", "holds a private key"),
+    ({"keys": [{"kty": "EC", "crv": "P-256", "x": "AAAA", "y": "AAAA"}]}, "not a valid public key"),
+])
+def test_a_jwks_with_private_symmetric_or_broken_keys_is_refused(cli, clean_database, tmp_path, jwks, message):
+    if jwks == "private":
+        jwks = {"keys": [json.loads(jwt.algorithms.ECAlgorithm.to_jwk(ec.generate_private_key(ec.SECP256R1())))]}
+    jwks_file = tmp_path / "jwks.json"
+    jwks_file.write_text(json.dumps(jwks))
+    code, out, err = cli("client", "create", "--name", "Svc", "--audience", "global", "--grant",
+                         "client_credentials", "--auth-method", "private_key_jwt", "--jwks-file", str(jwks_file))
+    assert code != 0 and out is None and message in err
+    assert count(clean_database, "application") == 0
+
+
+def test_client_options_are_stored_and_printed(cli):
+    code, client, err = cli("client", "create", "--name", "Third party", "--audience", "global", "--grant",
+                            "authorization_code", "--grant", "refresh_token", "--redirect-uri", "https://tp.example/cb",
+                            "--auth-method", "client_secret_post", "--require-consent", "--require-par",
+                            "--require-dpop", "--refresh-grace-seconds", "30")
+    assert code == 0, err
+    assert client["token_endpoint_auth_method"] == "client_secret_post" and client["client_secret"]
+    assert (client["require_consent"], client["require_par"], client["require_dpop"]) == (True, True, True)
+    assert client["refresh_grace_seconds"] == 30
+    code, (listed,), _ = cli("client", "list")
+    assert listed["refresh_grace_seconds"] == 30 and listed["require_par"] is True

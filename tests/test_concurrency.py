@@ -6,7 +6,8 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 import requests
 
-from app import opaque, refresh_tokens
+from app import opaque
+from app.store import refresh_tokens
 from app.device import DEVICE_GRANT
 from tests.live import live_server
 

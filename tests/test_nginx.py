@@ -278,15 +278,19 @@ def test_throttles_count_across_instances_and_a_client_sent_forwarded_for_does_n
 
 
 def test_a_rotated_key_appears_on_both_instances(stack):
-    kid = stack.a.cli("keys", "rotate")["kid"]
+    kid = stack.a.cli("keys", "rotate", "--now")["kid"]
 
-    def published_on_both():
-        return all(kid in {k["kid"] for k in requests.get(server.url + JWKS_PATH, timeout=10).json()["keys"]}
-                   for server in (stack.a, stack.b))
-    _wait_for(published_on_both, 10, "the rotated key did not reach both instances")
-    token = requests.post(stack.b.url + TOKEN_PATH, auth=(stack.client["client_id"], stack.client["client_secret"]),
-                          data={"grant_type": "client_credentials", "scope": "api.read"}, timeout=10).json()
-    assert jwt.get_unverified_header(token["access_token"])["kid"] == kid
+    def published_and_used_on_both():
+        for server in (stack.a, stack.b):
+            if kid not in {k["kid"] for k in requests.get(server.url + JWKS_PATH, timeout=10).json()["keys"]}:
+                return False
+            token = requests.post(server.url + TOKEN_PATH, auth=(stack.client["client_id"],
+                                                                 stack.client["client_secret"]),
+                                  data={"grant_type": "client_credentials", "scope": "api.read"}, timeout=10).json()
+            if jwt.get_unverified_header(token["access_token"])["kid"] != kid:
+                return False
+        return True
+    _wait_for(published_and_used_on_both, 10, "the rotated key did not reach both instances")
 
 
 class Load:

@@ -14,7 +14,7 @@ import schemathesis
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 
-from app.grants import KNOWN_GRANT_TYPES
+from app.grants import GRANT_TYPES
 from tests.conftest import DISCOVERY_PATH, JWKS_PATH, TOKEN_PATH
 from tests.helpers import (AUTHORIZE_PATH, CSRF_COOKIE, LOGOUT_PATH, POST_LOGOUT_REDIRECT_URI, REDIRECT_URI,
                            SESSION_COOKIE, USERINFO_PATH, USER_SCOPES, basic, bearer, pkce_pair, sign_in_tokens,
@@ -62,7 +62,7 @@ class Seed:
             "code_challenge_method": ["S256"],
             "code_verifier": [self.verifier],
             "prompt": ["none", "login"],
-            "grant_type": list(KNOWN_GRANT_TYPES),
+            "grant_type": list(GRANT_TYPES),
             "refresh_token": [self.tokens["refresh_token"]],
             "device_code": [self.device_code],
             "user_code": [self.user_code, self.user_code.lower().replace("-", " ")],
@@ -110,7 +110,7 @@ def seed(http, make_tenant, make_user, make_client):
     """A tenant, a user, two GLOBAL clients, a signed-in browser with the user's tokens, a pending device code."""
     make_tenant()
     make_user()
-    confidential = web_client(make_client, public=False, name="Fuzz Web", grants=KNOWN_GRANT_TYPES,
+    confidential = web_client(make_client, public=False, name="Fuzz Web", grants=GRANT_TYPES,
                               scopes=USER_SCOPES + ["api.read"])
     public = web_client(make_client, name="Fuzz CLI",
                         grants=("authorization_code", "refresh_token", "urn:ietf:params:oauth:grant-type:device_code"))

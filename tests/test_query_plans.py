@@ -5,8 +5,8 @@ it mirrors; `?` stands where the code writes `{database.param}`. When one of tho
 its SQL, change the copy here too. A plan step "SCAN <table>" without an index is a full table scan:
 its cost grows with the table (issue 7: flat as the data grows).
 
-The one whole-table read on purpose is the key ring's refresh (app/keys.py KeyRing._refresh): it reads
-every signing key, at most once per key_refresh_interval (5 s) per worker, and the table holds a
+The one whole-table read on purpose is the key ring's refresh (app/keyring.py KeyRing._refresh): it reads
+every published signing key, at most once per key_refresh_interval (5 s) per worker, and the table holds a
 handful of keys. It is checked separately: it may scan signing_key and nothing else.
 """
 
@@ -34,37 +34,37 @@ HOT_STATEMENTS = [
      " post_logout_redirect_uris, grant_types, allowed_scopes, token_endpoint_auth_method,"
      " access_token_ttl, refresh_token_ttl, status FROM application WHERE client_id = ?",
      (CLIENT_ID,)),
-    # app/users.py find_user
+    # app/store/users.py find_user
     ("users.find_user",
      f'SELECT {_USER_COLUMNS} FROM "user" u JOIN tenant t ON t.id = u.tenant_id WHERE u.id = ?',
      (4711,)),
-    # app/users.py users_with_email (the password step of sign-in)
+    # app/store/users.py users_with_email (the password step of sign-in)
     ("users.users_with_email",
      f'SELECT {_USER_COLUMNS} FROM "user" u JOIN tenant t ON t.id = u.tenant_id WHERE u.email = ?'
      ' ORDER BY t.name, t.id',
      ("ada@example.com",)),
-    # app/users.py update_password_hash
+    # app/store/users.py update_password_hash
     ("users.update_password_hash",
      'UPDATE "user" SET password_hash = ?, updated_at = ? WHERE id = ?',
      ("$argon2id$v=19$m=19456,t=2,p=1$c2FsdA$aGFzaA", NOW, 4711)),
-    # app/refresh_tokens.py find (refresh_token grant)
+    # app/store/refresh_tokens.py find (refresh_token grant)
     ("refresh_tokens.find",
      f"SELECT {_REFRESH_COLUMNS} FROM refresh_token WHERE token_hash = ?",
      (DIGEST,)),
-    # app/refresh_tokens.py mark_rotated
+    # app/store/refresh_tokens.py mark_rotated
     ("refresh_tokens.mark_rotated",
      "UPDATE refresh_token SET rotated_at = ? WHERE id = ? AND rotated_at IS NULL AND revoked_at IS NULL",
      (NOW, 123456)),
-    # app/refresh_tokens.py revoke_family (a rotated-out token came back)
+    # app/store/refresh_tokens.py revoke_family (a rotated-out token came back)
     ("refresh_tokens.revoke_family",
      "UPDATE refresh_token SET revoked_at = ? WHERE family_id = ? AND revoked_at IS NULL",
      (NOW, FAMILY_ID)),
-    # app/refresh_tokens.py revoke_issued_from_code (an authorization code came back)
+    # app/store/refresh_tokens.py revoke_issued_from_code (an authorization code came back)
     ("refresh_tokens.revoke_issued_from_code",
      "UPDATE refresh_token SET revoked_at = ? WHERE revoked_at IS NULL AND family_id IN"
      " (SELECT family_id FROM refresh_token WHERE authorization_code_id = ?)",
      (NOW, 98765)),
-    # app/refresh_tokens.py revoke_session_bound (logout)
+    # app/store/refresh_tokens.py revoke_session_bound (logout)
     ("refresh_tokens.revoke_session_bound",
      "UPDATE refresh_token SET revoked_at = ? WHERE session_id = ? AND revoked_at IS NULL AND offline = ?",
      (NOW, 321, False)),
@@ -136,14 +136,14 @@ HOT_STATEMENTS = [
     ("sessions.end",
      "UPDATE sso_session SET ended_at = ? WHERE id = ? AND ended_at IS NULL",
      (NOW, 321)),
-    # app/keys.py KeyRing._active_private_key: the private key by kid (once per key and process)
+    # app/store/signing_keys.py private_key_pem: the private key by kid (once per key and process)
     ("keys: private key by kid",
      "SELECT private_key FROM signing_key WHERE kid = ?",
      ("NzbLsXh8uDCcd-6MNwXF4W_7noWXFZAfHkxZsRGC9Xs",)),
-    # app/keys.py _active_algorithms (ensure_active_key at every start, rotate_keys)
-    ("keys.ensure_active_key",
-     "SELECT alg FROM signing_key WHERE status = 'active'",
-     ()),
+    # app/store/signing_keys.py record_activation (once per key, by the first worker that sees it sign)
+    ("signing_keys.record_activation",
+     "UPDATE signing_key SET activation_recorded_at = ? WHERE kid = ? AND activation_recorded_at IS NULL",
+     (NOW, "NzbLsXh8uDCcd-6MNwXF4W_7noWXFZAfHkxZsRGC9Xs")),
     # app/ratelimit.py Throttle.check: the rate_counter bucket (sign-in, user codes)
     ("ratelimit.check: bucket lookup",
      "SELECT hits FROM rate_counter WHERE bucket = ? AND window_start = ?",
@@ -169,6 +169,15 @@ HOT_STATEMENTS = [
     ("authorization.resume: complete",
      "UPDATE authorization_request SET completed_at = ? WHERE id = ? AND completed_at IS NULL",
      (NOW, 888)),
+    # app/store/consents.py granted_scopes (every authorization request of a --require-consent client)
+    ("consents.granted_scopes",
+     "SELECT scope FROM consent WHERE user_id = ? AND application_id = ?",
+     (4711, 42)),
+    # app/store/consents.py grant (Allow on the consent page)
+    ("consents.grant",
+     "INSERT INTO consent (user_id, application_id, scope, granted_at) VALUES (?, ?, ?, ?)"
+     " ON CONFLICT (user_id, application_id, scope) DO NOTHING",
+     (4711, 42, "openid", NOW)),
     # app/signin.py SignIn.redeem_challenge: login_challenge by challenge_hash
     ("signin.redeem_challenge: challenge by challenge_hash",
      "SELECT id, user_ids, next_path, expires_at, used_at FROM login_challenge WHERE challenge_hash = ?",
@@ -193,8 +202,11 @@ PRUNE_STATEMENTS = [
      " (SELECT id FROM sso_session WHERE expires_at < ? OR ended_at < ?)", (NOW, NOW)),
 ]
 
-# app/keys.py KeyRing._refresh: every key, at most every 5 s per worker (see the module docstring).
-KEY_RING_REFRESH = "SELECT kid, status, publish_until, public_jwk, alg FROM signing_key ORDER BY id"
+# app/store/signing_keys.py published_keys, read by app/keyring.py KeyRing._refresh: every key still
+# published, at most every 5 s per worker (see the module docstring).
+KEY_RING_REFRESH = ("SELECT kid, alg, public_jwk, created_at, activates_at, retires_at, publish_until,"
+                    " activation_recorded_at FROM signing_key WHERE publish_until IS NULL OR publish_until > ?"
+                    " ORDER BY id")
 
 _SCAN = re.compile(r"^SCAN (\S+)")
 _INDEXED = ("USING INDEX", "USING COVERING INDEX", "USING PRIMARY KEY", "USING INTEGER PRIMARY KEY")
@@ -236,5 +248,5 @@ if not os.environ.get("OAUTH_TEST_DATABASE_URL"):
         assert "refresh_token" not in scanned, (name, scanned)
 
     def test_the_key_ring_refresh_reads_only_the_signing_key_table(admin_database):
-        steps = plan_of(admin_database, KEY_RING_REFRESH, ())
+        steps = plan_of(admin_database, KEY_RING_REFRESH, (NOW,))
         assert [_SCAN.match(step).group(1) for step in full_scans(steps)] == ["signing_key"], steps

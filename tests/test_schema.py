@@ -6,30 +6,51 @@ from app.db import SQL_DIR
 from app.models import ALL_MODELS
 
 
-def _tables_in_sql(path):
-    """table -> set of column names, read from the CREATE TABLE statements of a migration file."""
-    tables = {}
-    for name, body in re.findall(r'CREATE TABLE "?(\w+)"? \((.*?)\n\);', path.read_text(), re.S):
-        columns = set()
-        for line in body.splitlines():
-            word = line.strip().split(" ", 1)[0]
-            if word and word.isidentifier() and word.lower() == word and word not in ("unique", "check"):
-                columns.add(word)
-        tables[name] = columns
+def _columns(body):
+    columns = set()
+    for line in body.splitlines():
+        word = line.strip().split(" ", 1)[0]
+        if word and word.isidentifier() and word.lower() == word and word not in ("unique", "check"):
+            columns.add(word)
+    return columns
+
+
+_STATEMENTS = re.compile(
+    r'CREATE TABLE "?(?P<create>\w+)"? \((?P<body>.*?)\n\);'
+    r'|ALTER TABLE "?(?P<altered>\w+)"? (?P<action>ADD|DROP|RENAME) COLUMN (?P<column>\w+)(?: TO (?P<to>\w+))?'
+    r'|ALTER TABLE "?(?P<renamed>\w+)"? RENAME TO "?(?P<new_name>\w+)"?'
+    r'|DROP TABLE "?(?P<dropped>\w+)"?', re.S)
+
+
+def _apply(tables, path):
+    """table -> set of column names after the CREATE/ALTER/DROP TABLE statements of a migration file, in order."""
+    for match in _STATEMENTS.finditer(path.read_text()):
+        if match["create"]:
+            tables[match["create"]] = _columns(match["body"])
+        elif match["altered"]:
+            columns = tables[match["altered"]]
+            columns.discard(match["column"])
+            if match["action"] != "DROP":
+                columns.add(match["to"] or match["column"])
+        elif match["renamed"]:
+            tables[match["new_name"]] = tables.pop(match["renamed"])
+        else:
+            tables.pop(match["dropped"])
     return tables
 
 
 def test_sqlite_and_postgres_migrations_define_the_same_tables_and_columns():
+    sqlite_tables, postgres_tables = {}, {}
     for sqlite_file in sorted((SQL_DIR / "sqlite").glob("*.sql")):
         postgres_file = SQL_DIR / "postgres" / sqlite_file.name
         assert postgres_file.exists(), f"{sqlite_file.name} has no PostgreSQL twin"
-        assert _tables_in_sql(sqlite_file) == _tables_in_sql(postgres_file)
+        assert _apply(sqlite_tables, sqlite_file) == _apply(postgres_tables, postgres_file), sqlite_file.name
 
 
 def test_models_match_the_migrations_text():
     tables = {}
     for path in sorted((SQL_DIR / "sqlite").glob("*.sql")):
-        tables.update(_tables_in_sql(path))
+        _apply(tables, path)
     for model in ALL_MODELS:
         assert {f.column_name for f in model._meta.sorted_fields} == tables[model._meta.table_name], model
 

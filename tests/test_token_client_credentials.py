@@ -63,6 +63,7 @@ def test_two_authentication_methods_at_once_are_refused(http, service_client):
     lambda c: {"Authorization": basic(c["client_id"], "wrong-secret")},
     lambda c: {"Authorization": basic("no-such-client", c["client_secret"])},
     lambda c: {"Authorization": "Basic !!!not-base64"},
+    lambda c: {"Authorization": "Basic \u00e9t\u00e9=="},  # non-ASCII text is not base64 either (not a 500)
     lambda c: {"Authorization": "Basic " + base64.b64encode(b"no-colon").decode()},
     lambda c: {"Authorization": "Bearer something"},
     lambda c: {},

@@ -10,30 +10,14 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
-from app.clients import find_client
+from app.store.clients import find_client
 from tests.conftest import JWKS_PATH
-from tests.helpers import (USERINFO_PATH, bearer, client_credentials, set_status, sign_in_tokens, verify_with_jwks,
-                           web_client)
+from tests.helpers import USERINFO_PATH, bearer, client_credentials, set_status, sign_in_tokens, verify_with_jwks
 
 
 BASE_CLAIMS = {"sub", "tenant_id", "tenant"}
 PROFILE_CLAIMS = {"name", "given_name", "family_name", "updated_at"}
 EMAIL_CLAIMS = {"email", "email_verified"}
-
-
-@pytest.fixture
-def tenant(make_tenant):
-    return make_tenant(slug="acme", name="Acme Inc.")
-
-
-@pytest.fixture
-def user(tenant, make_user):
-    return make_user(name="Ada Lovelace", given_name="Ada", family_name="Lovelace", email_verified=True)
-
-
-@pytest.fixture
-def client(make_client):
-    return web_client(make_client)
 
 
 @pytest.fixture
@@ -92,6 +76,24 @@ def test_the_claim_values_describe_the_signed_in_user_and_tenant(http, access_to
     assert isinstance(body["updated_at"], int) and body["updated_at"] <= clock.now()
     assert body["email"] == "ada@example.com"
     assert body["email_verified"] is True
+
+
+def test_claims_without_a_value_are_left_out_not_sent_empty(http, client, tenant, make_user):
+    """OIDC Core §5.3.2: a claim with no value is omitted (a user created without given or family name)."""
+    make_user(email="bo@example.com", name="Bo", email_verified=False)
+    tokens = sign_in_tokens(http, client, "bo@example.com", scope="openid profile email")
+    body = userinfo(http, "GET", tokens["access_token"]).json
+    assert "given_name" not in body and "family_name" not in body
+    assert body["name"] == "Bo" and body["email_verified"] is False  # false is a value, not an absence
+    assert "" not in body.values() and None not in body.values()
+
+
+def test_an_id_token_has_no_empty_claims(http, client, tenant, make_user, clock):
+    make_user(email="bo@example.com", name="Bo")
+    tokens = sign_in_tokens(http, client, "bo@example.com", scope="openid profile")
+    claims = verify_with_jwks(http, tokens["id_token"], client["client_id"], clock=clock)
+    assert "nonce" not in claims  # the request sent none
+    assert "" not in claims.values() and None not in claims.values()
 
 
 def test_sub_and_tenant_match_the_id_token(http, client, user, clock):
@@ -159,10 +161,26 @@ def _id_token_instead(http, services, token, clock, key):
     return services.keyring.sign(payload, typ="JWT")
 
 
+def _sub_not_a_plain_integer(http, services, token, clock, key):
+    """str.isdigit() accepts '²', which int() refuses: the sub must not reach the database as a number."""
+    _, payload, _ = segments(token)
+    return services.keyring.sign({**payload, "sub": "\u00b2"}, typ="at+jwt")
+
+
+def _issued_in_the_future(http, services, token, clock, key):
+    _, payload, _ = segments(token)
+    return services.keyring.sign({**payload, "iat": int(clock.now()) + 3600}, typ="at+jwt")
+
+
+def _not_yet_valid(http, services, token, clock, key):
+    _, payload, _ = segments(token)
+    return services.keyring.sign({**payload, "nbf": int(clock.now()) + 3600}, typ="at+jwt")
+
+
 @pytest.mark.parametrize("method", ["GET", "POST"])
 @pytest.mark.parametrize("make_token", [
     _garbage, _tampered, _alg_none, _foreign_signature, _unknown_kid, _hmac_with_the_public_key, _expired,
-    _other_issuer, _id_token_instead,
+    _other_issuer, _id_token_instead, _sub_not_a_plain_integer, _issued_in_the_future, _not_yet_valid,
 ], ids=lambda f: f.__name__.strip("_"))
 def test_a_bad_token_is_401_with_a_bearer_invalid_token_challenge(
         http, services, access_token, clock, foreign_key, method, make_token):

@@ -1,24 +1,27 @@
-"""Token-endpoint grants, one module each, chosen by grant_type from GRANTS."""
+"""Token-endpoint grants, one module each, chosen by grant_type."""
 
 from app.grants.authorization_code import AuthorizationCodeGrant
 from app.grants.client_credentials import ClientCredentialsGrant
 from app.grants.device_code import DeviceCodeGrant
 from app.grants.refresh_token import RefreshTokenGrant
 from app.grants.token_exchange import TokenExchangeGrant
+from app.grants.user_tokens import UserTokens
 
 GRANT_CLASSES = (AuthorizationCodeGrant, ClientCredentialsGrant, DeviceCodeGrant, RefreshTokenGrant,
                  TokenExchangeGrant)
-KNOWN_GRANT_TYPES = (
-    "authorization_code",
-    "client_credentials",
-    "refresh_token",
-    "urn:ietf:params:oauth:grant-type:device_code",
-    "urn:ietf:params:oauth:grant-type:token-exchange",
-)
+GRANT_TYPES = tuple(cls.grant_type for cls in GRANT_CLASSES)
 # Grants a public client (no secret) may never hold.
-CONFIDENTIAL_ONLY = ("client_credentials", "urn:ietf:params:oauth:grant-type:token-exchange")
+CONFIDENTIAL_ONLY = (ClientCredentialsGrant.grant_type, TokenExchangeGrant.grant_type)
 
 
-def build_grants(services):
-    """grant_type -> grant object, for the grants this build implements."""
-    return {cls.grant_type: cls(services) for cls in GRANT_CLASSES}
+def build_grants(*, database, clock, config, keyring, tokens, audit):
+    """grant_type -> grant object, each given exactly the collaborators it uses."""
+    user_tokens = UserTokens(database, clock, tokens)
+    grants = (
+        AuthorizationCodeGrant(database, clock, user_tokens, audit),
+        ClientCredentialsGrant(tokens),
+        DeviceCodeGrant(database, clock, user_tokens),
+        RefreshTokenGrant(database, clock, config, user_tokens, audit),
+        TokenExchangeGrant(database, clock, keyring, tokens),
+    )
+    return {grant.grant_type: grant for grant in grants}

@@ -8,8 +8,8 @@ from app.scopes import USER_SCOPES, parse_scope, require_subset
 class ClientCredentialsGrant:
     grant_type = "client_credentials"
 
-    def __init__(self, services):
-        self._issuer = services.tokens
+    def __init__(self, tokens):
+        self._issuer = tokens
 
     def issue(self, client, params):
         if client.is_public:

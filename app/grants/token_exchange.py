@@ -2,10 +2,10 @@
 
 import jwt
 
-from app.clients import find_client
 from app.errors import InvalidRequest, InvalidScope, InvalidTarget, UnauthorizedClient
 from app.grants.result import Issued
 from app.scopes import parse_scope
+from app.store.clients import find_client
 
 ACCESS_TOKEN_TYPE = "urn:ietf:params:oauth:token-type:access_token"
 
@@ -20,18 +20,19 @@ class TokenExchangeGrant:
 
     grant_type = "urn:ietf:params:oauth:grant-type:token-exchange"
 
-    def __init__(self, services):
-        self._database = services.database
-        self._clock = services.clock
-        self._keyring = services.keyring
-        self._issuer = services.tokens
+    def __init__(self, database, clock, keyring, tokens):
+        self._database = database
+        self._clock = clock
+        self._keyring = keyring
+        self._issuer = tokens
 
     def issue(self, client, params):
         if client.is_public:
             raise UnauthorizedClient("Public clients cannot use token exchange")
         self._check_request(params)
         claims = self._subject_claims(client, params["subject_token"])
-        audience = self._target(params["audience"], claims)
+        # RFC 8693 §2.1: audience is optional; without one the token is for the requester itself.
+        audience = self._target(params.get("audience", client.client_id), claims)
         scope = self._scope(params, claims)
         act = {"sub": client.client_id}
         if "act" in claims:
@@ -52,7 +53,8 @@ class TokenExchangeGrant:
         if scope:
             response["scope"] = scope
         # A user's token carries its tenant; a client's own token (client_credentials) does not.
-        user_id = int(claims["sub"]) if claims.get("tenant_id") is not None and str(claims["sub"]).isdigit() else None
+        sub = str(claims["sub"])
+        user_id = int(sub) if claims.get("tenant_id") is not None and sub.isascii() and sub.isdigit() else None
         return Issued(response, user_id, claims.get("tenant_id"))
 
     @staticmethod
@@ -68,9 +70,6 @@ class TokenExchangeGrant:
         # The requester itself is the actor; a separate actor token would name a party we cannot vouch for.
         if "actor_token" in params or "actor_token_type" in params:
             raise InvalidRequest("actor_token is not supported; the requesting client is the actor")
-        # A token with no named target would be as broad as the one presented, so ask for one.
-        if "audience" not in params:
-            raise InvalidRequest("audience is required: the client_id of the application the token is for")
         # Ignoring resource would issue a token for a target other than the one asked for (§2.2.2).
         if "resource" in params:
             raise InvalidTarget("resource is not supported; name the target application with audience")

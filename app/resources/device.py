@@ -5,25 +5,10 @@ from urllib.parse import urlsplit
 
 from app.clientip import client_ip
 from app.clients import authenticate_client
-from app.errors import InvalidRequest, OAuthError, ValidationFailed
+from app.errors import ForbiddenOrigin, InvalidRequest, LoginRequired, ValidationFailed
 from app.params import form_params, query_params, read_body, require
 
 ACTIONS = ("approve", "deny")
-
-
-class LoginRequiredError(OAuthError):
-    """No SSO session: 401, with a challenge naming the sign-in page (a 401 always carries one)."""
-
-    error = "login_required"
-    status = 401
-
-    def __init__(self, description):
-        super().__init__(description, headers={"WWW-Authenticate": 'Cookie realm="platform-oauth", login="/login"'})
-
-
-class ForbiddenOrigin(OAuthError):
-    error = "invalid_request"
-    status = 403
 
 
 class DeviceAuthorizeResource:
@@ -70,7 +55,7 @@ class DeviceVerifyResource:
     def on_post(self, req, resp):
         session = self._sessions.current(req)
         if session is None:
-            raise LoginRequiredError("Sign in first: approving a device needs a signed-in user")
+            raise LoginRequired.challenge("Sign in first: approving a device needs a signed-in user")
         params = self._read(req)
         approve = check_action(params)
         pending = self._devices.decide(params["user_code"], approve, session,

@@ -5,8 +5,8 @@ from app.device import DEVICE_PAGE, normalize_user_code
 from app.errors import NotFound
 from app.params import form_params, query_params
 from app.resources.device import ACTIONS
-from app.urls import add_query
-from app.users import find_user
+from app.store.users import find_user
+from app.urls import add_query, login_url
 
 
 class DevicePageResource:
@@ -59,5 +59,5 @@ class DevicePageResource:
         code = normalize_user_code(user_code)
         back = add_query(DEVICE_PAGE, {"user_code": code[:4] + "-" + code[4:] if code else user_code})
         resp.status = 303
-        resp.location = add_query("/login", {"next": back})
+        resp.location = login_url(back)
         resp.set_header("Cache-Control", "no-store")

@@ -2,6 +2,8 @@
 
 import logging
 
+from app.db import ping
+
 log = logging.getLogger("app.health")
 
 
@@ -11,7 +13,7 @@ class HealthResource:
 
     def on_get(self, req, resp):
         try:
-            self._database.execute_sql("SELECT 1").fetchone()
+            ping(self._database)
         except Exception as exc:  # noqa: BLE001 - any failure means "not ready"
             log.warning("health check failed: %s", exc)
             try:

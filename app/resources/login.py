@@ -1,21 +1,19 @@
 """The tenant-agnostic login pages: /login (email, then password) and /login/tenant (the chooser)."""
 
-from app.admin import normalize_email
 from app.clientip import client_ip
 from app.params import form_params, query_params
-from app.urls import add_query, safe_local_path
-from app.users import find_user
+from app.store.users import normalize_email
+from app.urls import login_url, safe_local_path
 
 WRONG_CREDENTIALS = "The email address or password is incorrect."
 
 
 class LoginResource:
-    def __init__(self, signin, sessions, pages, config, authorizer):
+    def __init__(self, signin, sessions, pages, config):
         self._signin = signin
         self._sessions = sessions
         self._pages = pages
         self._config = config
-        self._authorizer = authorizer
 
     def on_get(self, req, resp):
         params = query_params(req)
@@ -23,8 +21,8 @@ class LoginResource:
         session = self._sessions.current(req)
         if session is not None and not next_path:
             # Someone already signed in who opens /login (e.g. "Stay signed in") sees who they are.
-            user = find_user(self._signin.database, session.user_id)
-            if user is not None and user.is_active:
+            user = self._signin.signed_in_user(session)
+            if user is not None:
                 return self._pages.render(req, resp, "signed_in.html", title="Signed in", email=user.email,
                                           tenant=user.tenant_name)
         self._email_step(req, resp, next_path, params.get("login_hint", ""))
@@ -39,8 +37,8 @@ class LoginResource:
                 return self._email_step(req, resp, next_path, "", error="Enter your email address.")
             # Shown for any email, known or not: the page reveals nothing about accounts.
             return self._pages.render(req, resp, "login_password.html", title="Enter your password", email=email,
-                                      next=next_path, restart_url=add_query("/login", {"next": next_path or None}),
-                                      application=self._authorizer.application_name(next_path))
+                                      next=next_path, restart_url=login_url(next_path),
+                                      application=self._signin.application_name(next_path))
         ip = client_ip(req, self._config.trusted_proxies)
         users = self._signin.verify(email, form.get("password", ""), ip)
         if not users:
@@ -54,7 +52,7 @@ class LoginResource:
 
     def _email_step(self, req, resp, next_path, email, error=None):
         self._pages.render(req, resp, "login_email.html", title="Sign in", email=email, next=next_path,
-                           error=error, application=self._authorizer.application_name(next_path))
+                           error=error, application=self._signin.application_name(next_path))
 
 
 class LoginTenantResource:

@@ -1,17 +1,14 @@
 """Browser fixtures: Debian's Chromium driven by pytest-playwright, a real gunicorn seeded through the
 admin CLI, a tiny relying party to land on, and a helper that saves screenshots at two widths."""
 
-import json
 import threading
-import time
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
 
-from app.keys import ALGORITHM
-from tests.conftest import TABLES
+from tests.conftest import TABLES, insert_signing_key
 from tests.live import LiveServer, live_server
 
 # Debian's Chromium (never `playwright install`): see /work/shared/TOOLCHAIN.md §3.
@@ -103,6 +100,7 @@ class Seeded:
     web_client_id: str
     device_client_id: str
     tenant_ids: dict = field(default_factory=dict)
+    partner_client_id: str = ""  # a third-party web client: created with --require-consent
 
     @property
     def url(self):
@@ -122,13 +120,7 @@ def _clean(admin_database, cached_key):
     and starting and seeding gunicorn for every test would triple the run time)."""
     for table in TABLES:
         admin_database.execute_sql(f"DELETE FROM {table}")
-    kid, pem, public_jwk = cached_key
-    p = admin_database.param
-    now = int(time.time())
-    admin_database.execute_sql(
-        "INSERT INTO signing_key (kid, alg, private_key, public_jwk, status, created_at, activated_at)"
-        f" VALUES ({p}, {p}, {p}, {p}, 'active', {p}, {p})",
-        (kid, ALGORITHM, pem, json.dumps(public_jwk), now, now))
+    insert_signing_key(admin_database, cached_key)
 
 
 @pytest.fixture(scope="module")
@@ -152,7 +144,10 @@ def server(database_url, admin_database, cached_key, relying_party, tmp_path_fac
                        "--post-logout-redirect-uri", relying_party.signed_out, "--scope", WEB_SCOPES)
         device = live.cli("client", "create", "--name", "Living-room TV", "--audience", "global", "--public",
                           "--grant", DEVICE_GRANT, "--scope", WEB_SCOPES)
-        yield Seeded(live, relying_party, web["client_id"], device["client_id"], tenant_ids)
+        partner = live.cli("client", "create", "--name", "Partner Planner", "--audience", "global", "--public",
+                           "--grant", "authorization_code", "--redirect-uri", relying_party.callback,
+                           "--scope", WEB_SCOPES, "--require-consent")
+        yield Seeded(live, relying_party, web["client_id"], device["client_id"], tenant_ids, partner["client_id"])
 
 
 # --- pages: console and CSP watch, and screenshots --------------------------------------------------------

@@ -1,6 +1,11 @@
-"""User lookups for sign-in, tokens and userinfo (plain SQL: these run on request paths)."""
+"""The user table (with its tenant): lookups on request paths are plain SQL."""
 
 from dataclasses import dataclass
+
+import peewee
+
+from app.db import write_transaction
+from app.models import User
 
 _COLUMNS = ('u.id, u.email, u.password_hash, u.name, u.given_name, u.family_name, u.email_verified,'
             ' u.updated_at, u.status, t.id, t.slug, t.name, t.status')
@@ -28,6 +33,11 @@ class UserRecord:
         return self.status == "active" and self.tenant_status == "active"
 
 
+def normalize_email(email):
+    """Emails are stored and compared lower-cased, without surrounding spaces."""
+    return email.strip().lower()
+
+
 def _record(row):
     values = list(row)
     values[6] = bool(values[6])
@@ -35,9 +45,14 @@ def _record(row):
 
 
 def find_user(database, user_id):
+    """The user with this id (an int, or a token's sub as a decimal string); None for anything else."""
+    text = str(user_id)
+    # isdigit() alone accepts "²" and other digits int() refuses; 18 digits always fit a BIGINT.
+    if not (text.isascii() and text.isdigit() and len(text) <= 18):
+        return None
     row = database.execute_sql(
         f'SELECT {_COLUMNS} FROM "user" u JOIN tenant t ON t.id = u.tenant_id WHERE u.id = {database.param}',
-        (int(user_id),)).fetchone()
+        (int(text),)).fetchone()
     return _record(row) if row else None
 
 
@@ -53,3 +68,22 @@ def update_password_hash(database, user_id, password_hash, now):
     database.execute_sql(
         f'UPDATE "user" SET password_hash = {database.param}, updated_at = {database.param}'
         f' WHERE id = {database.param}', (password_hash, int(now), user_id))
+
+
+def find_active_user(database, user_id, tenant_id):
+    """The user, only while both the user and the tenant are active and the user is still in that tenant."""
+    user = find_user(database, user_id)
+    if user is None or not user.is_active or str(user.tenant_id) != str(tenant_id):
+        return None
+    return user
+
+
+def insert(database, *, tenant_id, email, password_hash, name, given_name, family_name, email_verified, now):
+    """A new active user; returns its id, or None when the email is taken in that tenant."""
+    try:
+        with write_transaction(database):
+            return User.create(tenant=tenant_id, email=email, password_hash=password_hash, name=name,
+                               given_name=given_name, family_name=family_name, email_verified=email_verified,
+                               status="active", created_at=int(now), updated_at=int(now)).id
+    except peewee.IntegrityError:
+        return None

@@ -1,4 +1,4 @@
-"""Refresh tokens: stored hashed, rotated on every use, revoked by family, code or session."""
+"""The refresh_token table: stored hashed, rotated on every use, revoked by family, code or session."""
 
 import secrets
 from dataclasses import dataclass
@@ -81,3 +81,41 @@ def revoke_session_bound(database, session_id, now):
     database.execute_sql(
         f"UPDATE refresh_token SET revoked_at = {p} WHERE session_id = {p} AND revoked_at IS NULL"
         f" AND offline = {p}", (int(now), session_id, False))
+
+
+def prune(database, before):
+    """Delete tokens that expired, or were revoked, before `before`; returns how many.
+
+    Rotated tokens are kept until they expire: a rotated token coming back must still be
+    recognised, so its family can be revoked. Two statements, so each uses its index (an OR would
+    scan the table).
+    """
+    p = database.param
+    deleted = database.execute_sql(f"DELETE FROM refresh_token WHERE expires_at < {p}", (before,)).rowcount
+    return deleted + database.execute_sql(f"DELETE FROM refresh_token WHERE revoked_at < {p}", (before,)).rowcount
+
+
+def detach_from_codes(database, code_ids_sql, params):
+    """Before the codes are deleted: the surviving tokens keep their family, not the link to the code."""
+    database.execute_sql(f"UPDATE refresh_token SET authorization_code_id = NULL"
+                         f" WHERE authorization_code_id IN ({code_ids_sql})", params)
+
+
+def detach_from_device_authorizations(database, device_ids_sql, params):
+    database.execute_sql(f"UPDATE refresh_token SET device_authorization_id = NULL"
+                         f" WHERE device_authorization_id IN ({device_ids_sql})", params)
+
+
+def drop_with_sessions(database, session_ids_sql, params):
+    """Before sessions are deleted: their session-bound tokens go with them; offline tokens only lose the link.
+
+    A session-bound token whose session row is gone must never look like an offline one, or pruning
+    would bring it back to life (it would refresh again). Returns how many tokens were deleted.
+    """
+    p = database.param
+    deleted = database.execute_sql(
+        f"DELETE FROM refresh_token WHERE offline = {p} AND session_id IN ({session_ids_sql})",
+        (False, *params)).rowcount
+    database.execute_sql(f"UPDATE refresh_token SET session_id = NULL WHERE session_id IN ({session_ids_sql})",
+                         params)
+    return deleted
