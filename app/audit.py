@@ -33,6 +33,7 @@ class Audit:
         self._lock = threading.Lock()
         self._wake = threading.Event()
         self._flusher_pid = None
+        self._flusher = None
 
     def record(self, event, *, client_id=None, user_id=None, tenant_id=None, ip=None, **detail):
         # Attacker-typed text (a 60 KB "email") is stored capped, so failures cannot grow the table by their size.
@@ -66,8 +67,15 @@ class Audit:
         return len(rows)
 
     def stop(self):
-        """Graceful stop: write what is waiting. Safe to call more than once."""
+        """Graceful stop: let the flusher finish the group it may be writing, then write what is left.
+
+        Safe to call more than once. Without the join, rows the flusher had taken but not yet written
+        would die with it when the interpreter ends its daemon threads.
+        """
         self._wake.set()
+        flusher = self._flusher
+        if flusher is not None and flusher is not threading.current_thread() and self._flusher_pid == os.getpid():
+            flusher.join(timeout=10)
         try:
             self.flush()
         except Exception as exc:  # noqa: BLE001 - at exit there is nobody to tell but the log
@@ -83,7 +91,8 @@ class Audit:
                 return
             self._flusher_pid = os.getpid()
             self._wake = threading.Event()
-        threading.Thread(target=self._flush_periodically, name="audit-flush", daemon=True).start()
+            self._flusher = threading.Thread(target=self._flush_periodically, name="audit-flush", daemon=True)
+        self._flusher.start()
         atexit.register(self.stop)
 
     def _flush_periodically(self):
