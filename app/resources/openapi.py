@@ -59,7 +59,9 @@ def _header(description, required=True):
 
 LOCATION = {"Location": _header("Where the browser goes next.")}
 RETRY_AFTER = {"Retry-After": _header("Seconds to wait before trying again.")}
-BASIC_CHALLENGE = {"WWW-Authenticate": _header("The Basic challenge of RFC 6749 §5.2, e.g. `Basic realm=\"...\"`.")}
+BASIC_CHALLENGE = {"WWW-Authenticate": _header(
+    "The Basic challenge of RFC 6749 §5.2, e.g. `Basic realm=\"...\"`, sent only when the client tried HTTP Basic.",
+    required=False)}
 BEARER_CHALLENGE = {"WWW-Authenticate": _header("The Bearer challenge of RFC 6750 §3, naming the error.")}
 
 VALIDATION_ERROR = _json("A parameter the reference marks required is missing, or ill-typed.",
