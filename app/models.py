@@ -156,6 +156,7 @@ class RefreshToken(BaseModel):
     expires_at = pw.BigIntegerField(index=True)
     rotated_at = pw.BigIntegerField(null=True)
     revoked_at = pw.BigIntegerField(null=True, index=True)
+    parent_id = pw.BigIntegerField(null=True)
 
 
 class SigningKey(BaseModel):
@@ -199,7 +200,14 @@ class UsedJti(BaseModel):
         indexes = ((("kind", "jti_hash"), True),)
 
 
+class TokenRevocation(BaseModel):
+    token_key = pw.TextField(unique=True)
+    client_id = pw.TextField()
+    revoked_at = pw.BigIntegerField()
+    expires_at = pw.BigIntegerField(index=True)
+
+
 ALL_MODELS = [
     Tenant, User, Application, SsoSession, AuthorizationRequest, LoginChallenge, AuthorizationCode,
-    DeviceAuthorization, RefreshToken, SigningKey, AuditEvent, RateCounter, UsedJti,
+    DeviceAuthorization, RefreshToken, SigningKey, AuditEvent, RateCounter, UsedJti, TokenRevocation,
 ]

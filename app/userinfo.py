@@ -2,6 +2,7 @@
 
 import jwt
 
+from app.access_tokens import live_claims
 from app.errors import InsufficientScope, InvalidToken
 from app.store.users import find_active_user
 
@@ -12,7 +13,7 @@ def userinfo_claims(keyring, database, authorization):
     if scheme.lower() != "bearer" or not token.strip():
         raise InvalidToken("Send the access token as 'Authorization: Bearer <token>'")
     try:
-        claims = keyring.decode(token.strip(), typ="at+jwt")
+        claims = live_claims(keyring, database, token.strip())
     except jwt.PyJWTError:
         raise InvalidToken() from None
     scopes = str(claims.get("scope", "")).split()

@@ -1,5 +1,6 @@
 """The token response for a signed-in user, shared by the grants that act for a user."""
 
+from app.access_tokens import GRANT_ID
 from app.db import write_transaction
 from app.errors import InvalidGrant
 from app.grants.result import Issued
@@ -23,17 +24,20 @@ class UserTokens:
         return user
 
     def issue(self, client, user, *, consume, scope, auth_time, session_id=None, sid=None, nonce=None,
-              family_id=None, authorization_code_id=None, device_authorization_id=None, refresh_scope=None):
+              family_id=None, authorization_code_id=None, device_authorization_id=None, refresh_scope=None,
+              parent_id=None):
         """Access token, ID token with openid, refresh token when the client holds that grant; None if consume lost.
 
         consume() is the grant's atomic single-use step (a conditional UPDATE returning True when this
         request won). It runs in one write transaction with the new refresh token's insert; the RSA
         signatures are made before, so the database's write lock is never held while signing.
         Without offline_access the refresh token is bound to the SSO session and dies with it.
+        The access token names its grant (the refresh-token family), so revoking the family reaches it.
         """
         tokens = self._tokens
+        family_id = family_id or refresh_tokens.new_family_id()
         access_token, expires_in = tokens.access_token(client=client, subject=str(user.id), scope=scope,
-                                                       tenant_id=user.tenant_id)
+                                                       tenant_id=user.tenant_id, extra={GRANT_ID: family_id})
         response = {"access_token": access_token, "token_type": "Bearer", "expires_in": expires_in, "scope": scope}
         if "openid" in scope.split():
             response["id_token"] = tokens.id_token(client=client, subject=str(user.id), tenant_id=user.tenant_id,
@@ -49,5 +53,5 @@ class UserTokens:
                     application_id=client.id, user_id=user.id, tenant_id=user.tenant_id, session_id=session_id,
                     scope=stored_scope, offline="offline_access" in stored_scope.split(), auth_time=auth_time,
                     family_id=family_id, authorization_code_id=authorization_code_id,
-                    device_authorization_id=device_authorization_id)
+                    device_authorization_id=device_authorization_id, parent_id=parent_id)
         return Issued(response, user.id, user.tenant_id)
