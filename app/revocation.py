@@ -2,7 +2,7 @@
 
 import jwt
 
-from app.access_tokens import GRANT_ID
+from app.access_tokens import GRANT_ID, user_subject
 from app.clients import authenticate_client
 from app.db import write_transaction
 from app.store import refresh_tokens, token_revocations
@@ -27,9 +27,14 @@ class GrantRevocation:
         # (or the default one, if the client's was shortened since): the row must outlive them all.
         expires_at = int(now) + max(self._tokens.access_token_ttl(client), self._config.access_token_ttl)
         with write_transaction(self._database):
-            refreshes = refresh_tokens.revoke_family(self._database, family_id, now)
             grant = token_revocations.revoke_grant(self._database, family_id, client_id=client.client_id, now=now,
                                                    expires_at=expires_at)
+            refreshes = 0
+            # Until a pass finds nothing left: on PostgreSQL a rotation committing while the UPDATE waits
+            # for its row lock inserts a successor that this statement's snapshot does not show, but the
+            # next statement's does (SQLite runs one writer at a time, so its second pass finds nothing).
+            while revoked := refresh_tokens.revoke_family(self._database, family_id, now):
+                refreshes += revoked
         return refreshes > 0 or grant
 
 
@@ -66,9 +71,10 @@ class Revocation:
             return
         if token_revocations.revoke_token(self._database, claims["jti"], client_id=client.client_id, now=now,
                                           expires_at=claims["exp"]):
-            self._audit.record("token.revoked", client_id=client.client_id, ip=ip, token_type="access_token",
-                               subject=claims["sub"], tenant_id=claims.get("tenant_id"), jti=claims["jti"],
-                               grant=claims.get(GRANT_ID))
+            user = user_subject(claims)
+            self._audit.record("token.revoked", client_id=client.client_id, user_id=user and user[0],
+                               tenant_id=claims.get("tenant_id"), ip=ip, token_type="access_token",
+                               jti=claims["jti"], grant=claims.get(GRANT_ID))
 
     def _revoke_refresh_token(self, client, token, now, ip):
         stored = refresh_tokens.find(self._database, token)

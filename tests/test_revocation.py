@@ -1,10 +1,16 @@
 """POST /oauth/revoke (RFC 7009, DESIGN endpoint 10): a client revokes its own tokens, and nothing else."""
 
 import json
+import os
+import threading
 
 import pytest
 
+from app.db import write_transaction
 from app.housekeeping import prune
+from app.revocation import GrantRevocation
+from app.store import refresh_tokens
+from app.store.clients import find_client
 from tests.helpers import (LOGOUT_PATH, POST_LOGOUT_REDIRECT_URI, USERINFO_PATH, basic, bearer, client_credentials,
                            exchange_code, get_code, refresh, sign_in_tokens, web_client)
 
@@ -221,3 +227,37 @@ def test_revocations_are_pruned_once_the_tokens_they_cover_have_expired(http, se
     http.get(USERINFO_PATH, headers=bearer(tokens["access_token"]), status=401)
     clock.advance(2)
     assert prune(services.database, clock.now())["token_revocation"] == 2
+
+
+@pytest.mark.skipif(not os.environ.get("OAUTH_TEST_DATABASE_URL"),
+                    reason="PostgreSQL's row locks and per-statement snapshots; SQLite has one writer at a time")
+def test_a_rotation_committing_while_the_revocation_waits_for_its_lock_is_revoked_too(
+        http, services, admin_database, client, user):
+    tokens = sign_in_tokens(http, client)
+    stored = refresh_tokens.find(services.database, tokens["refresh_token"])
+    now = int(services.clock.now())
+    revocation = GrantRevocation(services.database, services.config, services.tokens)
+    with write_transaction(admin_database):
+        # A refresh in flight: the presented token is rotated out and its successor inserted, not yet committed.
+        assert refresh_tokens.mark_rotated(admin_database, stored.id, now)
+        successor = refresh_tokens.create(
+            admin_database, now=now, ttl=3600, application_id=stored.application_id, user_id=stored.user_id,
+            tenant_id=stored.tenant_id, session_id=stored.session_id, scope=stored.scope, offline=stored.offline,
+            auth_time=stored.auth_time, family_id=stored.family_id, parent_id=stored.id)
+        owner = find_client(services.database, client["client_id"])
+
+        def revoke_in_another_connection():
+            try:
+                revocation.revoke(owner, stored.family_id, now)
+            finally:
+                services.database.close()  # this thread's own connection
+        worker = threading.Thread(target=revoke_in_another_connection)
+        worker.start()
+        for _ in range(500):  # until the revocation waits for the row lock the rotation holds
+            if admin_database.execute_sql("SELECT COUNT(*) FROM pg_locks WHERE NOT granted").fetchone()[0]:
+                break
+            threading.Event().wait(0.01)
+        else:
+            raise AssertionError("the revocation never waited for the rotation's lock")
+    worker.join(timeout=30)
+    assert refresh_tokens.find(admin_database, successor).revoked_at is not None
