@@ -1,7 +1,7 @@
 """GET /api/v1/platform/oauth/.well-known/openid-configuration (OIDC Discovery 1.0, RFC 8414)."""
 
 from app.authorization import PROMPTS
-from app.keys import ALGORITHM
+from app.jws import ALGORITHM
 from app.scopes import USER_SCOPES
 
 CLAIMS = ["sub", "iss", "aud", "exp", "iat", "auth_time", "nonce", "sid", "at_hash", "azp", "tenant_id", "tenant",
