@@ -207,7 +207,17 @@ class TokenRevocation(BaseModel):
     expires_at = pw.BigIntegerField(index=True)
 
 
+class Consent(BaseModel):
+    user = pw.ForeignKeyField(User)
+    application = pw.ForeignKeyField(Application)
+    scope = pw.TextField()
+    granted_at = pw.BigIntegerField()
+
+    class Meta:
+        indexes = ((("user", "application", "scope"), True),)
+
+
 ALL_MODELS = [
     Tenant, User, Application, SsoSession, AuthorizationRequest, LoginChallenge, AuthorizationCode,
-    DeviceAuthorization, RefreshToken, SigningKey, AuditEvent, RateCounter, UsedJti, TokenRevocation,
+    DeviceAuthorization, RefreshToken, SigningKey, AuditEvent, RateCounter, UsedJti, Consent, TokenRevocation,
 ]
