@@ -11,6 +11,7 @@ from app.authorization import CONSENT_PATH, RESUME_PATH, Authorizer
 from app.clock import SystemClock
 from app.consent import ConsentPage, Consents
 from app.device import DEVICE_PAGE, DeviceAuthorizations
+from app.dpop import DPoPVerifier
 from app.config import API_PREFIX, ISSUER_PATH
 from app.grants import build_grants
 from app.introspection import Introspection
@@ -118,6 +119,7 @@ def create_app(config, *, clock=None, database=None, prepare=True):
     authorizer = Authorizer(database, config, services.clock, consents)
     signin = SignIn(database, services.clock, services.throttle, services.audit)
     devices = DeviceAuthorizations(database, config, services.clock, services.throttle, services.audit)
+    dpop = DPoPVerifier(database, services.clock)
 
     app = ServiceApp(middleware=[RequestId(), RequestContext(database, pages)])
     app.req_options.auto_parse_form_urlencoded = False
@@ -129,11 +131,13 @@ def create_app(config, *, clock=None, database=None, prepare=True):
     app.add_route(ISSUER_PATH + "/.well-known/openid-configuration", discovery)
     app.add_route("/.well-known/oauth-authorization-server" + ISSUER_PATH, discovery)
     app.add_route(ISSUER_PATH + "/authorize", AuthorizeResource(authorizer, sessions, database, config))
-    app.add_route(ISSUER_PATH + "/token", TokenResource(TokenEndpoint(database, grants, services.audit), config))
+    token_endpoint = TokenEndpoint(database, grants, services.audit, dpop, config.issuer + "/token")
+    app.add_route(ISSUER_PATH + "/token", TokenResource(token_endpoint, config))
     app.add_route(ISSUER_PATH + "/device/authorize", DeviceAuthorizeResource(devices, database, config))
     app.add_route(ISSUER_PATH + "/device/verify", DeviceVerifyResource(devices, sessions, config))
     app.add_route(DEVICE_PAGE, DevicePageResource(devices, sessions, pages, database, config))
-    app.add_route(ISSUER_PATH + "/userinfo", UserinfoResource(services.keyring, database))
+    app.add_route(ISSUER_PATH + "/userinfo", UserinfoResource(services.keyring, database, dpop,
+                                                              config.issuer + "/userinfo"))
     revocation = Revocation(database, services.keyring, services.clock, services.audit,
                             GrantRevocation(database, config, services.tokens))
     app.add_route(ISSUER_PATH + "/revoke", RevocationResource(revocation, config))

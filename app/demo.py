@@ -5,6 +5,7 @@ import shlex
 
 from app import admin
 from app.grants.authorization_code import s256
+from app.demo_dpop import create_dpop_cli, dpop_walkthrough
 from app.device import DEVICE_GRANT
 from app.store import tenants
 from app.urls import add_query
@@ -34,9 +35,13 @@ def create_demo(database, clock, config):
     cli = admin.create_client(database, clock, name="Demo CLI", audience="global", public=True,
                               grants=["authorization_code", "refresh_token"], redirect_uris=[DEMO_REDIRECT_URI],
                               post_logout_redirect_uris=[DEMO_REDIRECT_URI], scopes=["openid", "profile", "email"])
+    dpop_cli = create_dpop_cli(database, clock, DEMO_REDIRECT_URI)
+    verifier = secrets.token_urlsafe(48)
     return {"tenant": tenant, "user": {**user, "password": password},
-            "clients": {"service": service, "device": tv, "browser": cli},
-            "walkthrough": walkthrough(config, service, tv, cli, email)}
+            "clients": {"service": service, "device": tv, "browser": cli, "dpop_cli": dpop_cli},
+            "walkthrough": {**walkthrough(config, service, tv, cli, email),
+                            "dpop_cli": dpop_walkthrough(config, dpop_cli, DEMO_REDIRECT_URI, email, s256(verifier),
+                                                         verifier)}}
 
 
 def walkthrough(config, service, tv, cli, email):
@@ -79,7 +84,8 @@ def as_text(result):
              f"(password: {result['user']['password']})", ""]
     titles = {"client_credentials": "A back-office service gets a token",
               "device_flow": "A TV app signs in with the device flow",
-              "browser_flow": "A CLI signs a person in through the browser (authorization code + PKCE)"}
+              "browser_flow": "A CLI signs a person in through the browser (authorization code + PKCE)",
+              "dpop_cli": "A DPoP-bound CLI: every token is bound to its key (RFC 9449)"}
     for key, title in titles.items():
         lines += [f"== {title}", *result["walkthrough"][key], ""]
     return "\n".join(lines)

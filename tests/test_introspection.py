@@ -82,7 +82,7 @@ def test_cnf_is_echoed_and_a_dpop_bound_token_says_so(http, services, service_cl
     """RFC 9449 §6.2: a DPoP-bound access token carries cnf.jkt; introspection tells the resource server."""
     client = find_client(services.database, service_client["client_id"])
     token, _ = services.tokens.access_token(client=client, subject=client.client_id, scope="api.read",
-                                            extra={"cnf": {"jkt": "0ZcOCORZNYy-DWpqq30jZyJGHTN0d2HglBV3uiguA4I"}})
+                                            jkt="0ZcOCORZNYy-DWpqq30jZyJGHTN0d2HglBV3uiguA4I")
     body = introspect(http, service_client, token).json
     assert body["cnf"] == {"jkt": "0ZcOCORZNYy-DWpqq30jZyJGHTN0d2HglBV3uiguA4I"}
     assert body["token_type"] == "DPoP"

@@ -5,7 +5,7 @@ within N seconds (the response carrying its successor was lost): it gets a fresh
 family, and the successor it never received is retired, so a family always has one live token.
 """
 
-from app.errors import InvalidGrant, InvalidRequest
+from app.errors import InvalidDPoPProof, InvalidGrant, InvalidRequest
 from app.scopes import parse_scope, require_subset
 from app.store import refresh_tokens, sso_sessions
 
@@ -25,13 +25,13 @@ class RefreshTokenGrant:
         self._audit = audit
         self._grant_revocation = grant_revocation
 
-    def issue(self, client, params):
+    def issue(self, client, params, dpop_jkt=None):
         if "refresh_token" not in params:
             raise InvalidRequest("refresh_token is required")
         database, now = self._database, int(self._clock.now())
         for _ in range(_ATTEMPTS):
             token = refresh_tokens.find(database, params["refresh_token"])
-            consume, in_grace = self._single_use_step(client, token, now)
+            consume, in_grace = self._single_use_step(client, token, now, dpop_jkt)
             sid = self._live_session_sid(token, now)
             scope = token.scope
             if "scope" in params:
@@ -42,7 +42,7 @@ class RefreshTokenGrant:
             response = self._user_tokens.issue(
                 client, user, consume=consume, scope=scope, auth_time=token.auth_time, session_id=token.session_id,
                 sid=sid, family_id=token.family_id, authorization_code_id=token.authorization_code_id,
-                refresh_scope=token.scope, parent_id=token.id)
+                refresh_scope=token.scope, parent_id=token.id, dpop_jkt=dpop_jkt)
             if response is not None:
                 if in_grace:
                     self._audit.record("refresh_token.grace_reuse", client_id=client.client_id,
@@ -55,10 +55,13 @@ class RefreshTokenGrant:
         # Still the immediately previous token, but every attempt lost to another presentation of it.
         raise InvalidGrant("The refresh token is being presented concurrently; use the response that succeeded")
 
-    def _single_use_step(self, client, token, now):
+    def _single_use_step(self, client, token, now, dpop_jkt):
         """(consume, in_grace): the atomic step that makes this presentation the only one honoured."""
         if token is None or token.application_id != client.id:
             raise InvalidGrant("The refresh token is invalid")
+        if token.jkt is not None and dpop_jkt != token.jkt:
+            # RFC 9449 §5: without the key the token is useless, and presenting it changes nothing.
+            raise InvalidDPoPProof("The refresh token is bound to a DPoP key; send a DPoP proof signed by that key")
         if token.revoked_at is not None:
             raise InvalidGrant("The refresh token has been revoked")
         in_grace = token.rotated_at is not None and now < token.rotated_at + client.refresh_grace_seconds

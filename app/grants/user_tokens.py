@@ -2,6 +2,7 @@
 
 from app.access_tokens import GRANT_ID
 from app.db import write_transaction
+from app.dpop import token_type
 from app.errors import InvalidGrant
 from app.grants.result import Issued
 from app.store import refresh_tokens
@@ -25,20 +26,24 @@ class UserTokens:
 
     def issue(self, client, user, *, consume, scope, auth_time, session_id=None, sid=None, nonce=None,
               family_id=None, authorization_code_id=None, device_authorization_id=None, refresh_scope=None,
-              parent_id=None):
+              dpop_jkt=None, parent_id=None):
         """Access token, ID token with openid, refresh token when the client holds that grant; None if consume lost.
 
         consume() is the grant's atomic single-use step (a conditional UPDATE returning True when this
         request won). It runs in one write transaction with the new refresh token's insert; the RSA
         signatures are made before, so the database's write lock is never held while signing.
-        Without offline_access the refresh token is bound to the SSO session and dies with it.
+        Without offline_access the refresh token is bound to the SSO session and dies with it. With a
+        DPoP proof the access token is bound to its key, and so is a public client's refresh token
+        (RFC 9449 §5); a confidential client's is already bound to its client authentication.
         The access token names its grant (the refresh-token family), so revoking the family reaches it.
         """
         tokens = self._tokens
         family_id = family_id or refresh_tokens.new_family_id()
         access_token, expires_in = tokens.access_token(client=client, subject=str(user.id), scope=scope,
-                                                       tenant_id=user.tenant_id, extra={GRANT_ID: family_id})
-        response = {"access_token": access_token, "token_type": "Bearer", "expires_in": expires_in, "scope": scope}
+                                                       tenant_id=user.tenant_id, extra={GRANT_ID: family_id},
+                                                       jkt=dpop_jkt)
+        response = {"access_token": access_token, "token_type": token_type(dpop_jkt), "expires_in": expires_in,
+                    "scope": scope}
         if "openid" in scope.split():
             response["id_token"] = tokens.id_token(client=client, subject=str(user.id), tenant_id=user.tenant_id,
                                                    auth_time=auth_time, access_token=access_token, nonce=nonce,
@@ -53,5 +58,6 @@ class UserTokens:
                     application_id=client.id, user_id=user.id, tenant_id=user.tenant_id, session_id=session_id,
                     scope=stored_scope, offline="offline_access" in stored_scope.split(), auth_time=auth_time,
                     family_id=family_id, authorization_code_id=authorization_code_id,
-                    device_authorization_id=device_authorization_id, parent_id=parent_id)
+                    device_authorization_id=device_authorization_id, jkt=dpop_jkt if client.is_public else None,
+                    parent_id=parent_id)
         return Issued(response, user.id, user.tenant_id)

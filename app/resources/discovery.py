@@ -1,6 +1,7 @@
 """GET /api/v1/platform/oauth/.well-known/openid-configuration (OIDC Discovery 1.0, RFC 8414)."""
 
 from app.authorization import PROMPTS
+from app.dpop import SIGNING_ALGORITHMS as DPOP_ALGORITHMS
 from app.jws import ALGORITHM
 from app.scopes import USER_SCOPES
 
@@ -27,6 +28,7 @@ def discovery_document(config, grant_types):
         "grant_types_supported": sorted(grant_types),
         "token_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post", "none"],
         "code_challenge_methods_supported": ["S256"],
+        "dpop_signing_alg_values_supported": list(DPOP_ALGORITHMS),
         "subject_types_supported": ["public"],
         "id_token_signing_alg_values_supported": [ALGORITHM],
         # Not registered by RFC 8414 (an extension its §2 allows, used by several servers): the one

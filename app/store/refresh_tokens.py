@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from app import opaque
 
 _COLUMNS = ("id, family_id, application_id, user_id, tenant_id, session_id, authorization_code_id, scope,"
-            " offline, auth_time, created_at, expires_at, rotated_at, revoked_at")
+            " offline, auth_time, created_at, expires_at, rotated_at, revoked_at, jkt")
 
 
 @dataclass(frozen=True)
@@ -25,6 +25,7 @@ class RefreshTokenRecord:
     expires_at: int
     rotated_at: int | None
     revoked_at: int | None
+    jkt: str | None = None          # RFC 9449 §5: the DPoP key a public client's token is bound to
 
 
 def new_family_id():
@@ -32,7 +33,7 @@ def new_family_id():
 
 
 def create(database, *, now, ttl, application_id, user_id, tenant_id, session_id, scope, offline, auth_time,
-           family_id=None, authorization_code_id=None, device_authorization_id=None, parent_id=None):
+           family_id=None, authorization_code_id=None, device_authorization_id=None, jkt=None, parent_id=None):
     """Store a new refresh token and return its value (shown to the client once).
 
     parent_id is the token this one replaces (a rotation), so the grace window can tell the
@@ -42,11 +43,11 @@ def create(database, *, now, ttl, application_id, user_id, tenant_id, session_id
     p = database.param
     database.execute_sql(
         "INSERT INTO refresh_token (token_hash, family_id, application_id, user_id, tenant_id, session_id,"
-        " authorization_code_id, device_authorization_id, scope, offline, auth_time, created_at, expires_at,"
-        f" parent_id) VALUES ({', '.join([p] * 14)})",
+        " authorization_code_id, device_authorization_id, scope, offline, auth_time, created_at, expires_at, jkt,"
+        f" parent_id) VALUES ({', '.join([p] * 15)})",
         (opaque.digest(token), family_id or new_family_id(), application_id, user_id, tenant_id,
          session_id, authorization_code_id, device_authorization_id, scope, bool(offline), auth_time, int(now),
-         int(now) + ttl, parent_id))
+         int(now) + ttl, jkt, parent_id))
     return token
 
 
