@@ -20,7 +20,8 @@ For each database it
      else a Python load generator (processes x threads); reads the CPU time of the gunicorn master and
      workers (and of the PostgreSQL server) from /proc before and after;
   5. with --large, fills the database with bench/seed_large.py (100,000 users, 1,000 tenants, 10,000
-     clients, 1,000,000 refresh tokens) and runs every scenario again.
+     clients, 1,000,000 refresh tokens, 1,000,000 audit events, 100,000 revoked tokens) and runs every
+     scenario again.
 
 It then prints a table (req/s, p50, p99, errors, server CPU per request) with the single-core RS256 sign
 rate and the Argon2id verification rate measured in the same run, and each target of issue 7 beside its
