@@ -160,6 +160,7 @@ class RefreshToken(BaseModel):
     rotated_at = pw.BigIntegerField(null=True)
     revoked_at = pw.BigIntegerField(null=True, index=True)
     jkt = pw.TextField(null=True)
+    parent_id = pw.BigIntegerField(null=True)
 
 
 class SigningKey(BaseModel):
@@ -203,6 +204,13 @@ class UsedJti(BaseModel):
         indexes = ((("kind", "jti_hash"), True),)
 
 
+class TokenRevocation(BaseModel):
+    token_key = pw.TextField(unique=True)
+    client_id = pw.TextField()
+    revoked_at = pw.BigIntegerField()
+    expires_at = pw.BigIntegerField(index=True)
+
+
 class Consent(BaseModel):
     user = pw.ForeignKeyField(User)
     application = pw.ForeignKeyField(Application)
@@ -221,5 +229,6 @@ class ServerSecret(BaseModel):
 
 ALL_MODELS = [
     Tenant, User, Application, SsoSession, AuthorizationRequest, LoginChallenge, AuthorizationCode,
-    DeviceAuthorization, RefreshToken, SigningKey, AuditEvent, RateCounter, UsedJti, Consent, ServerSecret,
+    DeviceAuthorization, RefreshToken, SigningKey, AuditEvent, RateCounter, UsedJti, Consent, TokenRevocation,
+    ServerSecret,
 ]

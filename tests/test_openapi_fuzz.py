@@ -23,6 +23,8 @@ from tests.helpers import (AUTHORIZE_PATH, CSRF_COOKIE, LOGOUT_PATH, POST_LOGOUT
 OPENAPI_PATH = "/api/v1/platform/openapi.json"
 DEVICE_AUTHORIZE_PATH = "/api/v1/platform/oauth/device/authorize"
 DEVICE_VERIFY_PATH = "/api/v1/platform/oauth/device/verify"
+REVOKE_PATH = "/api/v1/platform/oauth/revoke"
+INTROSPECT_PATH = "/api/v1/platform/oauth/introspect"
 FORM = "application/x-www-form-urlencoded"
 MAX_BODY = 64 * 1024
 ACCESS_TOKEN_TYPE = "urn:ietf:params:oauth:token-type:access_token"
@@ -30,7 +32,7 @@ ACCESS_TOKEN_TYPE = "urn:ietf:params:oauth:token-type:access_token"
 OPERATIONS = {
     ("GET", JWKS_PATH), ("GET", DISCOVERY_PATH), ("GET", AUTHORIZE_PATH), ("POST", DEVICE_AUTHORIZE_PATH),
     ("GET", DEVICE_VERIFY_PATH), ("POST", DEVICE_VERIFY_PATH), ("GET", LOGOUT_PATH), ("POST", TOKEN_PATH),
-    ("GET", USERINFO_PATH), ("POST", USERINFO_PATH),
+    ("GET", USERINFO_PATH), ("POST", USERINFO_PATH), ("POST", REVOKE_PATH), ("POST", INTROSPECT_PATH),
 }
 
 
@@ -68,6 +70,8 @@ class Seed:
             "device_code": [self.device_code],
             "user_code": [self.user_code, self.user_code.lower().replace("-", " ")],
             "subject_token": [self.tokens["access_token"]],
+            "token": [self.tokens["access_token"], self.tokens["refresh_token"], self.tokens["id_token"]],
+            "token_type_hint": ["access_token", "refresh_token"],
             "subject_token_type": [ACCESS_TOKEN_TYPE],
             "audience": [self.public["client_id"]],
             "id_token_hint": [self.tokens["id_token"]],
@@ -93,6 +97,11 @@ class Seed:
                  "audience": self.public["client_id"]},
             ],
             DEVICE_AUTHORIZE_PATH: [{"client_id": self.public["client_id"], "scope": "openid profile"}],
+            INTROSPECT_PATH: [{"token": self.tokens["access_token"], **confidential},
+                              {"token": self.tokens["refresh_token"], "token_type_hint": "refresh_token",
+                               **confidential}],
+            REVOKE_PATH: [{"token": self.tokens["access_token"], **confidential},
+                          {"token": self.tokens["refresh_token"], "client_id": self.public["client_id"]}],
             AUTHORIZE_PATH: [
                 {"response_type": "code", "client_id": self.confidential["client_id"], "redirect_uri": REDIRECT_URI,
                  "scope": "openid"},
@@ -172,7 +181,7 @@ def _json_schemas(document):
                 yield from (media["schema"] for media in content.values())
 
 
-def test_the_document_is_valid_openapi_31_with_exactly_the_10_operations(app, http):
+def test_the_document_is_valid_openapi_31_with_exactly_the_12_operations(app, http):
     response = http.get(OPENAPI_PATH)
     assert response.content_type == "application/json"
     document = response.json
@@ -185,9 +194,9 @@ def test_the_document_is_valid_openapi_31_with_exactly_the_10_operations(app, ht
     schema.validate()  # against the OpenAPI 3.1 meta-schema
     operations = [result.ok() for result in schema.get_all_operations()]
     assert {(op.method.upper(), op.path) for op in operations} == OPERATIONS
-    assert len(operations) == 10
+    assert len(operations) == 12
     ids = [document["paths"][op.path][op.method.lower()]["operationId"] for op in operations]
-    assert len(set(ids)) == 10
+    assert len(set(ids)) == 12
 
 
 def test_the_document_keeps_the_references_parameters_and_schemas(http):
@@ -276,7 +285,7 @@ def post_raw(http, path, body, content_type, headers=None):
     return http.post(path, body, content_type=content_type, headers=headers or {}, expect_errors=True)
 
 
-BODY_ENDPOINTS = [TOKEN_PATH, DEVICE_AUTHORIZE_PATH]
+BODY_ENDPOINTS = [TOKEN_PATH, DEVICE_AUTHORIZE_PATH, REVOKE_PATH, INTROSPECT_PATH]
 
 
 @pytest.mark.parametrize("path", BODY_ENDPOINTS)
@@ -318,21 +327,25 @@ def test_an_empty_form_is_422_naming_the_missing_field(http):
     assert response.json == {"detail": [{"loc": ["body", "grant_type"], "msg": "Field required", "type": "missing"}]}
     response = post_raw(http, DEVICE_AUTHORIZE_PATH, b"", FORM)
     assert response.status_int == 422 and response.json["detail"][0]["loc"] == ["body", "client_id"]
+    for path in (REVOKE_PATH, INTROSPECT_PATH):
+        response = post_raw(http, path, b"", FORM)
+        assert response.json == {"detail": [{"loc": ["body", "token"], "msg": "Field required", "type": "missing"}]}
 
 
 @pytest.mark.parametrize("path", BODY_ENDPOINTS)
 def test_an_overlong_client_id_is_401(http, path):
-    form = {"grant_type": "client_credentials", "client_id": "c" * 60_000, "client_secret": "s"}
+    # token: revocation and introspection check that the request has one (422) before authenticating.
+    form = {"grant_type": "client_credentials", "token": "t", "client_id": "c" * 60_000, "client_secret": "s"}
     response = http.post(path, form, expect_errors=True)
     assert_json_error(response, 401, "invalid_client")
-    assert response.headers["WWW-Authenticate"].startswith("Basic ")
+    assert "WWW-Authenticate" not in response.headers  # the body was tried, not Basic
 
 
 @pytest.mark.parametrize("path", BODY_ENDPOINTS)
 def test_an_overlong_basic_header_is_401(http, path):
     client_id = "c" * 10_000
-    response = http.post(path, {"grant_type": "client_credentials", "client_id": client_id}, expect_errors=True,
-                         headers={"Authorization": basic(client_id, "s" * 10_000)})
+    response = http.post(path, {"grant_type": "client_credentials", "token": "t", "client_id": client_id},
+                         expect_errors=True, headers={"Authorization": basic(client_id, "s" * 10_000)})
     assert_json_error(response, 401, "invalid_client")
 
 
@@ -394,8 +407,8 @@ def test_nul_in_client_id_is_refused_before_any_lookup(http, path, client_id):
     response = http.post(path, {"grant_type": "client_credentials", "client_id": client_id, "client_secret": "s"},
                          expect_errors=True)
     assert_json_error(response, 400, "invalid_request")
-    response = http.post(path, {"grant_type": "client_credentials", "client_id": "x"}, expect_errors=True,
-                         headers={"Authorization": basic(client_id, "s")})
+    response = http.post(path, {"grant_type": "client_credentials", "token": "t", "client_id": "x"},
+                         expect_errors=True, headers={"Authorization": basic(client_id, "s")})
     assert_json_error(response, 401, "invalid_client")
 
 
