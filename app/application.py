@@ -8,6 +8,7 @@ from app import db as dbmod
 from app import errorhandling
 from app.audit import Audit
 from app.authorization import RESUME_PATH, Authorizer
+from app.client_assertions import ClientAssertions
 from app.clock import SystemClock
 from app.device import DEVICE_PAGE, DeviceAuthorizations
 from app.config import API_PREFIX, ISSUER_PATH
@@ -49,6 +50,7 @@ class Services:
     sessions: Sessions
     audit: Audit
     throttle: Throttle
+    client_assertions: ClientAssertions
 
 
 class RequestContext:
@@ -88,7 +90,8 @@ def build_services(config, clock=None, database=None):
     keyring = KeyRing(database, config, clock)
     return Services(config=config, database=database, clock=clock, keyring=keyring,
                     tokens=TokenIssuer(config, keyring, clock), sessions=Sessions(database, config, clock),
-                    audit=Audit(database, clock), throttle=Throttle(database, clock))
+                    audit=Audit(database, clock), throttle=Throttle(database, clock),
+                    client_assertions=ClientAssertions(database, clock, config.issuer))
 
 
 def create_app(config, *, clock=None, database=None, prepare=True):
@@ -120,8 +123,11 @@ def create_app(config, *, clock=None, database=None, prepare=True):
     app.add_route(ISSUER_PATH + "/.well-known/openid-configuration", discovery)
     app.add_route("/.well-known/oauth-authorization-server" + ISSUER_PATH, discovery)
     app.add_route(ISSUER_PATH + "/authorize", AuthorizeResource(authorizer, sessions, database, config))
-    app.add_route(ISSUER_PATH + "/token", TokenResource(TokenEndpoint(database, grants, services.audit), config))
-    app.add_route(ISSUER_PATH + "/device/authorize", DeviceAuthorizeResource(devices, database, config))
+    token_endpoint = TokenEndpoint(database, grants, services.audit, services.client_assertions,
+                                   config.issuer + "/token")
+    app.add_route(ISSUER_PATH + "/token", TokenResource(token_endpoint, config))
+    app.add_route(ISSUER_PATH + "/device/authorize",
+                  DeviceAuthorizeResource(devices, database, config, services.client_assertions))
     app.add_route(ISSUER_PATH + "/device/verify", DeviceVerifyResource(devices, sessions, config))
     app.add_route(DEVICE_PAGE, DevicePageResource(devices, sessions, pages, database, config))
     app.add_route(ISSUER_PATH + "/userinfo", UserinfoResource(services.keyring, database))

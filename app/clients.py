@@ -4,8 +4,11 @@ import base64
 from urllib.parse import unquote_plus
 
 from app import opaque
+from app.client_assertions import ASSERTION_TYPE, claimed_client_id
 from app.errors import InvalidClient, InvalidRequest
 from app.store.clients import find_client
+
+KEY_METHOD = "private_key_jwt"
 
 
 def parse_basic_credentials(header):
@@ -26,12 +29,16 @@ def parse_basic_credentials(header):
     return client_id, secret
 
 
-def authenticate_client(database, params, authorization_header):
-    """The client making the request, authenticated by exactly one method.
+def authenticate_client(database, params, authorization_header, *, assertions=None, endpoint=None):
+    """The client making the request, authenticated by exactly one method, the class it was registered with.
 
-    Confidential clients present their secret in the Basic header or the body; public clients
-    (method 'none') identify themselves with client_id alone and must not present a secret.
+    Confidential clients present their secret in the Basic header or the body, or (private_key_jwt,
+    RFC 7523 §2.2) a client assertion that `assertions` (app.client_assertions.ClientAssertions)
+    verifies for the endpoint URL `endpoint`; public clients (method 'none') identify themselves
+    with client_id alone and must not present a secret.
     """
+    if "client_assertion" in params or "client_assertion_type" in params:
+        return _authenticate_with_assertion(database, params, authorization_header, assertions, endpoint)
     body_id = params.get("client_id")
     body_secret = params.get("client_secret")
     if authorization_header:
@@ -53,6 +60,30 @@ def authenticate_client(database, params, authorization_header):
         if secret:
             raise InvalidClient("This is a public client; it has no secret")
         return client
+    if client.token_endpoint_auth_method == KEY_METHOD:
+        raise InvalidClient("This client authenticates with a client assertion (private_key_jwt), not a secret")
     if not secret or not opaque.matches(secret, client.client_secret_hash):
         raise InvalidClient()
+    return client
+
+
+def _authenticate_with_assertion(database, params, authorization_header, assertions, endpoint):
+    """RFC 7523 §2.2: client_assertion_type jwt-bearer and client_assertion, and no other method."""
+    if authorization_header:
+        raise InvalidRequest("Use one client authentication method, not an Authorization header and a client assertion")
+    if "client_secret" in params:
+        raise InvalidRequest("Use one client authentication method, not client_secret and a client assertion")
+    if params.get("client_assertion_type") != ASSERTION_TYPE:
+        raise InvalidRequest(f"client_assertion_type must be {ASSERTION_TYPE}")
+    assertion = params.get("client_assertion")
+    if assertion is None:
+        raise InvalidRequest("client_assertion_type was sent without client_assertion")
+    if assertions is None:
+        raise InvalidClient("This endpoint does not accept client assertions")
+    client = find_client(database, params.get("client_id") or claimed_client_id(assertion))
+    if client is None or not client.is_active:
+        raise InvalidClient()
+    if client.token_endpoint_auth_method != KEY_METHOD:
+        raise InvalidClient("This client is not registered for private_key_jwt; it cannot use a client assertion")
+    assertions.verify(client, assertion, endpoint)
     return client

@@ -5,13 +5,16 @@ from app.errors import UnauthorizedClient, UnsupportedGrantType
 
 
 class TokenEndpoint:
-    def __init__(self, database, grants, audit):
+    def __init__(self, database, grants, audit, assertions=None, url=None):
         self._database = database
         self._grants = grants
         self._audit = audit
+        self._assertions = assertions
+        self._url = url
 
     def exchange(self, params, authorization_header, ip=None):
-        client = authenticate_client(self._database, params, authorization_header)
+        client = authenticate_client(self._database, params, authorization_header, assertions=self._assertions,
+                                     endpoint=self._url)
         if not client.is_global:
             raise UnauthorizedClient("This endpoint serves GLOBAL applications; use the tenant's own endpoint")
         grant = self._grants.get(params["grant_type"])

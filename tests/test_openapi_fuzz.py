@@ -214,8 +214,10 @@ def test_the_document_keeps_the_references_parameters_and_schemas(http):
     assert token_schema["required"] == ["grant_type"]
     assert set(token_schema["properties"]) == {
         "grant_type", "client_id", "client_secret", "code", "device_code", "refresh_token", "redirect_uri",
-        "code_verifier", "scope", "subject_token", "subject_token_type", "audience", "requested_token_type"}
+        "code_verifier", "scope", "subject_token", "subject_token_type", "audience", "requested_token_type",
+        "client_assertion", "client_assertion_type"}
     device_schema = schemas["Body_device_authorize_api_v1_platform_oauth_device_authorize_post"]
+    assert set(device_schema["properties"]) == {"client_id", "scope", "client_assertion", "client_assertion_type"}
     assert device_schema["required"] == ["client_id"] and device_schema["properties"]["scope"]["default"] == "openid"
     assert set(paths[DEVICE_VERIFY_PATH]["post"]["requestBody"]["content"]) == {"application/json", FORM}
     assert schemas["HTTPValidationError"] == {

@@ -1,9 +1,12 @@
 """GET /api/v1/platform/oauth/.well-known/openid-configuration (OIDC Discovery 1.0, RFC 8414)."""
 
 from app.authorization import PROMPTS
+from app.client_assertions import ALGORITHMS as CLIENT_ASSERTION_ALGORITHMS
 from app.keys import ALGORITHM
 from app.scopes import USER_SCOPES
 
+# Every endpoint with client authentication (token, device authorization, PAR, revocation, introspection).
+CLIENT_AUTH_METHODS = ["client_secret_basic", "client_secret_post", "private_key_jwt", "none"]
 CLAIMS = ["sub", "iss", "aud", "exp", "iat", "auth_time", "nonce", "sid", "at_hash", "azp", "tenant_id", "tenant",
           "name", "given_name", "family_name", "updated_at", "email", "email_verified"]
 
@@ -23,7 +26,8 @@ def discovery_document(config, grant_types):
         "response_types_supported": ["code"],
         "response_modes_supported": ["query"],
         "grant_types_supported": sorted(grant_types),
-        "token_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post", "none"],
+        "token_endpoint_auth_methods_supported": CLIENT_AUTH_METHODS,
+        "token_endpoint_auth_signing_alg_values_supported": list(CLIENT_ASSERTION_ALGORITHMS),
         "code_challenge_methods_supported": ["S256"],
         "subject_types_supported": ["public"],
         "id_token_signing_alg_values_supported": [ALGORITHM],

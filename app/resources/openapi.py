@@ -84,6 +84,15 @@ LOGOUT_PARAMS = [_param(name, "query") for name in
                  ("id_token_hint", "post_logout_redirect_uri", "state", "client_id")]
 
 
+CLIENT_ASSERTION_FIELDS = {
+    "client_assertion": {**_nullable_string("Client Assertion"), "description": (
+        "private_key_jwt (RFC 7523 §2.2): a JWT signed RS256 or ES256 by a key the client registered; iss and "
+        "sub the client_id, aud the issuer or this endpoint's URL, exp at most 5 minutes ahead, a jti used once.")},
+    "client_assertion_type": {**_nullable_string("Client Assertion Type"), "description": (
+        "`urn:ietf:params:oauth:client-assertion-type:jwt-bearer` with client_assertion.")},
+}
+
+
 def _schemas():
     token_fields = ("client_id", "client_secret", "code", "device_code", "refresh_token", "redirect_uri",
                     "code_verifier", "scope", "subject_token", "subject_token_type", "audience",
@@ -96,12 +105,14 @@ def _schemas():
         device_body: {
             "title": device_body, "type": "object", "required": ["client_id"],
             "properties": {"client_id": {"type": "string", "title": "Client Id"},
-                           "scope": {"type": "string", "title": "Scope", "default": "openid"}},
+                           "scope": {"type": "string", "title": "Scope", "default": "openid"},
+                           **CLIENT_ASSERTION_FIELDS},
         },
         token_body: {
             "title": token_body, "type": "object", "required": ["grant_type"],
             "properties": {"grant_type": {"type": "string", "title": "Grant Type"},
-                           **{name: _nullable_string(_title(name)) for name in token_fields}},
+                           **{name: _nullable_string(_title(name)) for name in token_fields},
+                           **CLIENT_ASSERTION_FIELDS},
         },
         "HTTPValidationError": {
             "title": "HTTPValidationError", "type": "object",
@@ -263,7 +274,8 @@ def _paths():
         ISSUER_PATH + "/device/authorize": {"post": _operation(
             "device_authorize_api_v1_platform_oauth_device_authorize_post", "Device Authorize",
             "Device Authorization Request (RFC 8628 Section 3.1).\n\nThe device calls this to get a device_code "
-            "and user_code. Confidential clients authenticate with HTTP Basic or client_secret in the body.",
+            "and user_code. Confidential clients authenticate with HTTP Basic, client_secret in the body, or a "
+            "private_key_jwt client assertion.",
             {
                 "200": _json("The device and user codes (RFC 8628 §3.2).", _ref("DeviceAuthorizationResponse")),
                 **client_authenticated,
@@ -326,7 +338,8 @@ def _paths():
             "Platform-level OAuth 2.0 Token endpoint for GLOBAL-scoped applications: authorization_code, "
             "client_credentials, refresh_token, urn:ietf:params:oauth:grant-type:device_code and "
             "urn:ietf:params:oauth:grant-type:token-exchange. Clients authenticate with HTTP Basic "
-            "(`authorization` header), client_secret in the body, or client_id alone when public.",
+            "(`authorization` header), client_secret in the body, a private_key_jwt client assertion "
+            "(client_assertion_type and client_assertion), or client_id alone when public.",
             {
                 "200": _json("The tokens (RFC 6749 §5.1).", _ref("TokenResponse")),
                 **client_authenticated,
