@@ -18,6 +18,7 @@ from app.logout import Logout
 from app.logs import RequestId
 from app.models import ALL_MODELS
 from app.pages import Pages
+from app.pushed_authorization import PAR_PATH, PushedAuthorizations
 from app.ratelimit import Throttle
 from app.resources.authorize import AuthorizeContinueResource, AuthorizeResource
 from app.resources.device import DeviceAuthorizeResource, DeviceVerifyResource
@@ -29,6 +30,7 @@ from app.resources.jwks import JwksResource
 from app.resources.login import LoginResource, LoginTenantResource
 from app.resources.logout import LogoutResource
 from app.resources.openapi import openapi_document
+from app.resources.par import ParResource
 from app.resources.static import StaticResource
 from app.resources.token import TokenResource
 from app.resources.userinfo import UserinfoResource
@@ -122,7 +124,9 @@ def create_app(config, *, clock=None, database=None, prepare=True):
     discovery = JsonDocumentResource(discovery_document(config, grants.keys()))
     app.add_route(ISSUER_PATH + "/.well-known/openid-configuration", discovery)
     app.add_route("/.well-known/oauth-authorization-server" + ISSUER_PATH, discovery)
-    app.add_route(ISSUER_PATH + "/authorize", AuthorizeResource(authorizer, sessions, database, config))
+    pushed = PushedAuthorizations(database, config, services.clock, services.client_assertions)
+    app.add_route(ISSUER_PATH + "/authorize", AuthorizeResource(authorizer, sessions, database, config, pushed))
+    app.add_route(ISSUER_PATH + PAR_PATH, ParResource(pushed, config))
     token_endpoint = TokenEndpoint(database, grants, services.audit, services.client_assertions,
                                    config.issuer + "/token")
     app.add_route(ISSUER_PATH + "/token", TokenResource(token_endpoint, config))

@@ -199,7 +199,16 @@ class UsedJti(BaseModel):
         indexes = ((("kind", "jti_hash"), True),)
 
 
+class PushedAuthorizationRequest(BaseModel):
+    request_uri_hash = pw.TextField(unique=True)
+    application = pw.ForeignKeyField(Application)
+    parameters = pw.TextField()
+    created_at = pw.BigIntegerField()
+    expires_at = pw.BigIntegerField(index=True)
+    used_at = pw.BigIntegerField(null=True)
+
+
 ALL_MODELS = [
     Tenant, User, Application, SsoSession, AuthorizationRequest, LoginChallenge, AuthorizationCode,
-    DeviceAuthorization, RefreshToken, SigningKey, AuditEvent, RateCounter, UsedJti,
+    DeviceAuthorization, RefreshToken, SigningKey, AuditEvent, RateCounter, UsedJti, PushedAuthorizationRequest,
 ]

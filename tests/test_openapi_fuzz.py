@@ -23,6 +23,7 @@ from tests.helpers import (AUTHORIZE_PATH, CSRF_COOKIE, LOGOUT_PATH, POST_LOGOUT
 OPENAPI_PATH = "/api/v1/platform/openapi.json"
 DEVICE_AUTHORIZE_PATH = "/api/v1/platform/oauth/device/authorize"
 DEVICE_VERIFY_PATH = "/api/v1/platform/oauth/device/verify"
+PAR_PATH = "/api/v1/platform/oauth/par"
 FORM = "application/x-www-form-urlencoded"
 MAX_BODY = 64 * 1024
 ACCESS_TOKEN_TYPE = "urn:ietf:params:oauth:token-type:access_token"
@@ -30,7 +31,7 @@ ACCESS_TOKEN_TYPE = "urn:ietf:params:oauth:token-type:access_token"
 OPERATIONS = {
     ("GET", JWKS_PATH), ("GET", DISCOVERY_PATH), ("GET", AUTHORIZE_PATH), ("POST", DEVICE_AUTHORIZE_PATH),
     ("GET", DEVICE_VERIFY_PATH), ("POST", DEVICE_VERIFY_PATH), ("GET", LOGOUT_PATH), ("POST", TOKEN_PATH),
-    ("GET", USERINFO_PATH), ("POST", USERINFO_PATH),
+    ("GET", USERINFO_PATH), ("POST", USERINFO_PATH), ("POST", PAR_PATH),
 }
 
 
@@ -92,6 +93,11 @@ class Seed:
                  "audience": self.public["client_id"]},
             ],
             DEVICE_AUTHORIZE_PATH: [{"client_id": self.public["client_id"], "scope": "openid profile"}],
+            PAR_PATH: [
+                {"response_type": "code", "redirect_uri": REDIRECT_URI, "scope": "openid", **confidential},
+                {"response_type": "code", "client_id": self.public["client_id"], "redirect_uri": REDIRECT_URI,
+                 "scope": "openid email", "code_challenge": self.challenge, "code_challenge_method": "S256"},
+            ],
             AUTHORIZE_PATH: [
                 {"response_type": "code", "client_id": self.confidential["client_id"], "redirect_uri": REDIRECT_URI,
                  "scope": "openid"},
@@ -170,7 +176,7 @@ def _json_schemas(document):
                 yield from (media["schema"] for media in content.values())
 
 
-def test_the_document_is_valid_openapi_31_with_exactly_the_10_operations(app, http):
+def test_the_document_is_valid_openapi_31_with_exactly_the_listed_operations(app, http):
     response = http.get(OPENAPI_PATH)
     assert response.content_type == "application/json"
     document = response.json
@@ -183,9 +189,9 @@ def test_the_document_is_valid_openapi_31_with_exactly_the_10_operations(app, ht
     schema.validate()  # against the OpenAPI 3.1 meta-schema
     operations = [result.ok() for result in schema.get_all_operations()]
     assert {(op.method.upper(), op.path) for op in operations} == OPERATIONS
-    assert len(operations) == 10
+    assert len(operations) == len(OPERATIONS)
     ids = [document["paths"][op.path][op.method.lower()]["operationId"] for op in operations]
-    assert len(set(ids)) == 10
+    assert len(set(ids)) == len(OPERATIONS)
 
 
 def test_the_document_keeps_the_references_parameters_and_schemas(http):
@@ -199,11 +205,12 @@ def test_the_document_keeps_the_references_parameters_and_schemas(http):
         ("response_type", "query", True), ("client_id", "query", True), ("redirect_uri", "query", True),
         ("scope", "query", True), ("state", "query", False), ("nonce", "query", False),
         ("code_challenge", "query", False), ("code_challenge_method", "query", False), ("prompt", "query", False),
-        ("login_hint", "query", False)}
+        ("login_hint", "query", False), ("request_uri", "query", False)}
     assert params("get", LOGOUT_PATH) == {(name, "query", False) for name in
                                           ("id_token_hint", "post_logout_redirect_uri", "state", "client_id")}
     assert params("get", DEVICE_VERIFY_PATH) == {("user_code", "query", True)}
-    assert params("post", TOKEN_PATH) == params("post", DEVICE_AUTHORIZE_PATH) == {("authorization", "header", False)}
+    assert params("post", TOKEN_PATH) == params("post", DEVICE_AUTHORIZE_PATH) == params("post", PAR_PATH) == {
+        ("authorization", "header", False)}
     assert params("get", USERINFO_PATH) == params("post", USERINFO_PATH) == {("authorization", "header", True)}
     assert params("get", JWKS_PATH) == params("get", DISCOVERY_PATH) == params("post", DEVICE_VERIFY_PATH) == set()
 

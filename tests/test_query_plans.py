@@ -169,6 +169,19 @@ HOT_STATEMENTS = [
     ("authorization.resume: complete",
      "UPDATE authorization_request SET completed_at = ? WHERE id = ? AND completed_at IS NULL",
      (NOW, 888)),
+    # app/store/pushed_requests.py find (/authorize with a request_uri)
+    ("pushed_requests.find",
+     "SELECT r.id, a.client_id, r.parameters, r.expires_at, r.used_at FROM pushed_authorization_request r"
+     " JOIN application a ON a.id = r.application_id WHERE r.request_uri_hash = ?",
+     (DIGEST,)),
+    # app/store/pushed_requests.py use (once)
+    ("pushed_requests.use",
+     "UPDATE pushed_authorization_request SET used_at = ? WHERE id = ? AND used_at IS NULL AND expires_at > ?",
+     (NOW, 777, NOW)),
+    # app/store/used_jti.py use_once (every private_key_jwt authentication)
+    ("used_jti.use_once",
+     "INSERT INTO used_jti (kind, jti_hash, expires_at) VALUES (?, ?, ?) ON CONFLICT (kind, jti_hash) DO NOTHING",
+     ("client_assertion", DIGEST, NOW)),
     # app/signin.py SignIn.redeem_challenge: login_challenge by challenge_hash
     ("signin.redeem_challenge: challenge by challenge_hash",
      "SELECT id, user_ids, next_path, expires_at, used_at FROM login_challenge WHERE challenge_hash = ?",

@@ -21,6 +21,8 @@ def discovery_document(config, grant_types):
         "userinfo_endpoint": oauth + "/userinfo",
         "end_session_endpoint": oauth + "/logout",
         "device_authorization_endpoint": oauth + "/device/authorize",
+        "pushed_authorization_request_endpoint": oauth + "/par",
+        "require_pushed_authorization_requests": False,
         "jwks_uri": config.api_base + "/.well-known/jwks.json",
         "scopes_supported": list(USER_SCOPES),
         "response_types_supported": ["code"],

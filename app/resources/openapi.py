@@ -1,4 +1,4 @@
-"""GET /api/v1/platform/openapi.json: the OpenAPI 3.1 description of the 10 endpoints.
+"""GET /api/v1/platform/openapi.json: the OpenAPI 3.1 description of the 10 endpoints and those added since.
 
 Paths, parameters, request bodies and the HTTPValidationError/ValidationError schemas are those of
 the published reference (spec/platform-oauth-api.md); the responses are the ones the service
@@ -79,11 +79,14 @@ AUTHORIZE_PARAMS = [
     _param("code_challenge_method", "query", description="`S256`; `plain` is refused."),
     _param("prompt", "query"),
     _param("login_hint", "query"),
+    _param("request_uri", "query", description="From the PAR endpoint (RFC 9126): stands for the pushed "
+                                               "parameters; parameters sent next to it are ignored."),
 ]
 LOGOUT_PARAMS = [_param(name, "query") for name in
                  ("id_token_hint", "post_logout_redirect_uri", "state", "client_id")]
 
 
+PAR_BODY = "Body_pushed_authorization_request_api_v1_platform_oauth_par_post"
 CLIENT_ASSERTION_FIELDS = {
     "client_assertion": {**_nullable_string("Client Assertion"), "description": (
         "private_key_jwt (RFC 7523 §2.2): a JWT signed RS256 or ES256 by a key the client registered; iss and "
@@ -113,6 +116,22 @@ def _schemas():
             "properties": {"grant_type": {"type": "string", "title": "Grant Type"},
                            **{name: _nullable_string(_title(name)) for name in token_fields},
                            **CLIENT_ASSERTION_FIELDS},
+        },
+        PAR_BODY: {
+            "title": PAR_BODY, "type": "object", "required": ["response_type", "redirect_uri", "scope"],
+            "description": "The parameters of an authorization request (as at /authorize, without request_uri), "
+                           "with the client's authentication.",
+            "properties": {**{name: {"type": "string", "title": _title(name)}
+                              for name in ("response_type", "redirect_uri", "scope")},
+                           **{name: _nullable_string(_title(name)) for name in (
+                               "client_id", "client_secret", "state", "nonce", "code_challenge",
+                               "code_challenge_method", "prompt", "login_hint", "max_age")},
+                           **CLIENT_ASSERTION_FIELDS},
+        },
+        "PushedAuthorizationResponse": {
+            "title": "PushedAuthorizationResponse", "type": "object", "required": ["request_uri", "expires_in"],
+            "properties": {"request_uri": {"type": "string", "pattern": "^urn:ietf:params:oauth:request_uri:"},
+                           "expires_in": {"type": "integer"}},
         },
         "HTTPValidationError": {
             "title": "HTTPValidationError", "type": "object",
@@ -265,8 +284,9 @@ def _paths():
             {
                 "303": {"description": "To the login page, or back to the client's redirect_uri with a `code` "
                                        "or an `error`.", "headers": LOCATION},
-                "400": _html_or_error("Unknown or inactive client, or a redirect_uri that is not registered: "
-                                      "an HTML error page. " + MALFORMED_QUERY),
+                "400": _html_or_error("Unknown or inactive client, a redirect_uri that is not registered, or a "
+                                      "request_uri that is unknown, expired, used or another client's: an HTML "
+                                      "error page. " + MALFORMED_QUERY),
                 "422": VALIDATION_ERROR,
                 "503": UNAVAILABLE,
             },
@@ -348,6 +368,19 @@ def _paths():
             {"required": True, "content": {FORM: {"schema": _ref(
                 "Body_platform_token_api_v1_platform_oauth_token_post")}}})},
         ISSUER_PATH + "/userinfo": {"get": _userinfo("get"), "post": _userinfo("post")},
+        ISSUER_PATH + "/par": {"post": _operation(
+            "pushed_authorization_request_api_v1_platform_oauth_par_post", "Pushed Authorization Request",
+            "Pushed Authorization Request endpoint (RFC 9126).\n\nThe client pushes the parameters of an "
+            "authorization request, authenticating as at the token endpoint (a public client sends its "
+            "client_id). They get the same checks as at /authorize, answered here as JSON errors (a redirect_uri "
+            "that is not registered is `invalid_request`). The answer's request_uri, sent to /authorize with "
+            "client_id, stands for the pushed parameters: once, within expires_in seconds, for this client only.",
+            {
+                "201": _json("The request was stored.", _ref("PushedAuthorizationResponse")),
+                **client_authenticated,
+            },
+            [_param("authorization", "header", description="HTTP Basic client credentials.")],
+            {"required": True, "content": {FORM: {"schema": _ref(PAR_BODY)}}})},
     }
 
 
