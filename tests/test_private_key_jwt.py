@@ -4,11 +4,15 @@ import base64
 import hashlib
 import hmac
 import json
+import shlex
+import subprocess
+import sys
 
 import jwt
 import pytest
 
 from app import opaque
+from app.demo import create_demo
 from tests.client_keys import ASSERTION_TYPE, TOKEN_URL, assertion_claims, assertion_form, jwks, new_key
 from tests.conftest import DISCOVERY_PATH, TOKEN_PATH
 from tests.helpers import DEVICE_AUTHORIZE_PATH, DEVICE_GRANT, ISSUER, basic, verify_with_jwks
@@ -339,3 +343,26 @@ def test_every_endpoint_advertising_private_key_jwt_accepts_it(http, key_client,
                 **assertion_form(signed(es_key, key_client, clock, aud=url))}
         response = http.post(path, form, expect_errors=True)
         assert response.status_int != 401, (name, response.text)
+
+
+# --- The demo's key-authenticated service -------------------------------------------------------------
+
+def test_the_demo_key_service_gets_a_token_with_the_walkthroughs_own_commands(http, services, tmp_path):
+    """The walkthrough's heredoc and assertion program, run as printed; the assertion buys one token."""
+    demo = create_demo(services.database, services.clock, services.config)
+    service = demo["clients"]["key_service"]
+    assert service["token_endpoint_auth_method"] == "private_key_jwt" and "client_secret" not in service
+    lines = demo["walkthrough"]["private_key_jwt"]
+    heredoc = lines[lines.index("cat > demo-service-key.pem <<'EOF'") + 1:lines.index("EOF")]
+    assert "\n".join(heredoc) == service["private_key_pem"].strip()
+    (tmp_path / "demo-service-key.pem").write_text(service["private_key_pem"])
+    command = next(line for line in lines if line.startswith("ASSERTION=$("))
+    argv = shlex.split(command[len("ASSERTION=$("):-1])
+    assert argv[:2] == ["python3", "-c"]
+    assertion = subprocess.run([sys.executable, "-c", argv[2]], cwd=tmp_path, capture_output=True, text=True,
+                               check=True, timeout=60).stdout.strip()
+    curl = next(line for line in lines if line.startswith("curl "))
+    assert "client_assertion_type=" + ASSERTION_TYPE in curl and TOKEN_URL in curl
+    token = post_token(http, assertion, scope="reports.read").json["access_token"]
+    assert verify_with_jwks(http, token, service["client_id"])["scope"] == "reports.read"
+    refused(post_token(http, assertion, status=401))
