@@ -10,7 +10,8 @@ from app.config import ConfigError, load_config
 from app.db import migrate
 from app.demo import as_text, create_demo
 from app.housekeeping import prune
-from app.keys import KeyConfigurationError, list_keys, rotate_keys
+from app.keygen import KeyConfigurationError
+from app.store.signing_keys import list_keys, rotate_keys
 
 
 class CliError(Exception):
@@ -76,7 +77,8 @@ def _parser():
     client.add_parser("list")
 
     keys = groups.add_parser("keys").add_subparsers(dest="action", required=True)
-    keys.add_parser("rotate", help="make a new signing key active")
+    rotate = keys.add_parser("rotate", help="publish a new signing key; it signs after OAUTH_KEY_ACTIVATION_DELAY")
+    rotate.add_argument("--now", action="store_true", help="sign with the new key at once (a suspected leak)")
     keys.add_parser("list")
 
     demo = groups.add_parser("demo", help="create a demo tenant, user and clients and print a walkthrough")
@@ -127,11 +129,11 @@ def run(args, services, stdin):
     if command == ("client", "list"):
         return admin.list_clients(database)
     if command == ("keys", "rotate"):
-        kids = rotate_keys(database, config, clock.now())
+        kids, activates_at = rotate_keys(database, config, clock.now(), immediately=args.now)
         for kid in kids:
-            services.audit.record("key.rotated", kid=kid)
+            services.audit.record("key.rotated", kid=kid, activates_at=activates_at, immediately=args.now)
         # "kid" is the new RS256 (ID-token) key; "kids" adds the ES256 one when access tokens use it.
-        return {"kid": kids[0], "kids": kids, "keys": list_keys(database, clock.now())}
+        return {"kid": kids[0], "kids": kids, "activates_at": activates_at, "keys": list_keys(database, clock.now())}
     if command == ("keys", "list"):
         return list_keys(database, clock.now())
     raise CliError(f"unknown command {' '.join(command)}")
@@ -145,6 +147,7 @@ def main(argv=None, stdin=None, stdout=None, stderr=None):
         try:
             result = run(args, services, stdin)
         finally:
+            services.audit.stop()
             services.database.close()
     except (CliError, ConfigError, admin.AdminError, KeyConfigurationError) as exc:
         print(f"error: {exc}", file=stderr)

@@ -13,7 +13,8 @@ from app.clock import SystemClock
 from app.device import DEVICE_PAGE, DeviceAuthorizations
 from app.config import API_PREFIX, ISSUER_PATH
 from app.grants import build_grants
-from app.keys import KeyRing, ensure_active_key
+from app.keyring import KeyRing
+from app.store.signing_keys import ensure_active_key
 from app.logout import Logout
 from app.logs import RequestId
 from app.models import ALL_MODELS
@@ -89,10 +90,11 @@ def build_services(config, clock=None, database=None):
     clock = clock or SystemClock()
     database = database or dbmod.connect(config.database_url)
     database.bind(ALL_MODELS)
-    keyring = KeyRing(database, config, clock)
+    audit = Audit(database, clock, config.audit_flush_interval)
+    keyring = KeyRing(database, config, clock, audit)
     return Services(config=config, database=database, clock=clock, keyring=keyring,
                     tokens=TokenIssuer(config, keyring, clock), sessions=Sessions(database, config, clock),
-                    audit=Audit(database, clock), throttle=Throttle(database, clock),
+                    audit=audit, throttle=Throttle(database, clock),
                     client_assertions=ClientAssertions(database, clock, config.issuer))
 
 

@@ -34,10 +34,15 @@ class Config:
     session_absolute_ttl: int = 7 * 86400
     # How often a worker looks for a key rotation made by another process.
     key_refresh_interval: int = 5
+    # Seconds between publishing a rotated key and signing with it: longer than the JWKS max-age (300)
+    # plus key_refresh_interval, so no relying party caching the JWKS meets an unknown kid.
+    key_activation_delay: int = 600
     # Largest request body any endpoint reads.
     max_body_bytes: int = 64 * 1024
     # Access tokens may be signed ES256 (about seven times cheaper to sign); ID tokens are always RS256.
     access_token_alg: str = "RS256"
+    # Audit rows wait at most this long to be written together (0: each row at once). The log line never waits.
+    audit_flush_interval: float = 1.0
 
     @property
     def issuer(self):
@@ -127,13 +132,23 @@ def _parse_choice(name, value, choices):
     return value
 
 
-def _parse_ttl(name, value):
+def _parse_ttl(name, value, *, zero_allowed=False):
     try:
         seconds = int(value)
     except ValueError:
         raise ConfigError(f"{name} must be a whole number of seconds, got {value!r}") from None
-    if seconds <= 0:
-        raise ConfigError(f"{name} must be positive, got {value!r}")
+    if seconds < 0 or (seconds == 0 and not zero_allowed):
+        raise ConfigError(f"{name} must be {'0 or more' if zero_allowed else 'positive'}, got {value!r}")
+    return seconds
+
+
+def _parse_flush_interval(value):
+    try:
+        seconds = float(value)
+    except ValueError:
+        raise ConfigError(f"OAUTH_AUDIT_FLUSH_INTERVAL must be a number of seconds, got {value!r}") from None
+    if not 0 <= seconds <= 1:
+        raise ConfigError(f"OAUTH_AUDIT_FLUSH_INTERVAL must be between 0 and 1 second, got {value!r}")
     return seconds
 
 
@@ -151,7 +166,11 @@ def load_config(environ=None):
         "trusted_proxies": _parse_proxies(env.get("OAUTH_TRUSTED_PROXIES", "127.0.0.1")),
         "access_token_alg": _parse_choice("OAUTH_ACCESS_TOKEN_ALG", env.get("OAUTH_ACCESS_TOKEN_ALG") or "RS256",
                                           ("RS256", "ES256")),
+        "audit_flush_interval": _parse_flush_interval(env.get("OAUTH_AUDIT_FLUSH_INTERVAL") or "1"),
     }
+    if env.get("OAUTH_KEY_ACTIVATION_DELAY"):
+        settings["key_activation_delay"] = _parse_ttl("OAUTH_KEY_ACTIVATION_DELAY", env["OAUTH_KEY_ACTIVATION_DELAY"],
+                                                      zero_allowed=True)
     for variable, attribute in _TTL_VARIABLES.items():
         if env.get(variable):
             settings[attribute] = _parse_ttl(variable, env[variable])

@@ -11,9 +11,12 @@ from urllib.parse import unquote, urlsplit
 
 import peewee
 
-SQL_DIR = Path(__file__).resolve().parent.parent / "sql"
-if not SQL_DIR.is_dir():  # installed as a package: the SQL files ship inside it
-    SQL_DIR = Path(__file__).resolve().parent / "sql"
+# Installed (pip install .), the SQL files ship inside the package as app/sql; in a checkout they are the
+# top-level sql/ folder that setup.cfg maps there. The package's own copy wins, so an installed app never
+# reads an unrelated "sql" folder that happens to sit next to it in site-packages.
+SQL_DIR = Path(__file__).resolve().parent / "sql"
+if not SQL_DIR.is_dir():
+    SQL_DIR = Path(__file__).resolve().parent.parent / "sql"
 
 # journal_mode=wal is persistent in the file and is set once by enable_wal(): switching it on every
 # connection fails with "database is locked" while another process holds a lock.
@@ -192,12 +195,15 @@ def enable_wal(database, attempts=200):
 
 
 def migration_files(kind):
-    """(version, path) for every migration of the dialect, in order."""
+    """(version, path) for every migration of the dialect, in order; none found is an error, never "up to date"."""
+    folder = SQL_DIR / kind
     found = []
-    for path in sorted((SQL_DIR / kind).glob("*.sql")):
+    for path in sorted(folder.glob("*.sql")):
         match = re.match(r"(\d{4})_[a-z0-9_]+\.sql$", path.name)
         if match:
             found.append((path.stem, path))
+    if not found:
+        raise FileNotFoundError(f"no migration files (NNNN_name.sql) in {folder}")
     return found
 
 
@@ -215,6 +221,7 @@ def migrate(database, now):
     foreign_key_check runs before COMMIT, so a migration that broke a reference is rolled back.
     """
     kind = dialect(database)
+    files = migration_files(kind)
     enable_wal(database)
     applied_now = []
     if kind == "sqlite":
@@ -224,7 +231,7 @@ def migrate(database, now):
             database.execute_sql(
                 "CREATE TABLE IF NOT EXISTS schema_migrations (version TEXT PRIMARY KEY, applied_at BIGINT NOT NULL)")
             done = {row[0] for row in database.execute_sql("SELECT version FROM schema_migrations")}
-            for version, path in migration_files(kind):
+            for version, path in files:
                 if version in done:
                     continue
                 for statement in _statements(path.read_text()):

@@ -5,6 +5,7 @@ from dataclasses import dataclass
 import jwt
 
 from app.errors import PageError
+from app.jws import typ_matches
 from app.store.clients import find_client
 from app.urls import add_query
 
@@ -29,9 +30,10 @@ class Logout:
         self._audit = audit
 
     def _hint_claims(self, hint):
-        """Claims of an ID token we signed, retired keys included; expired is fine (§2)."""
+        """Claims of an ID token one of our published keys signed (retired ones too); expired is fine (§2)."""
         try:
-            if jwt.get_unverified_header(hint).get("typ") == "at+jwt":
+            # RFC 7515 §4.1.9: typ compares case-insensitively, so "AT+JWT" is an access token too.
+            if typ_matches(jwt.get_unverified_header(hint), "at+jwt"):
                 raise jwt.InvalidTokenError("an access token is not an ID token")
             claims = self._keyring.decode(hint, verify_exp=False)
         except jwt.PyJWTError:

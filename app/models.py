@@ -163,10 +163,10 @@ class SigningKey(BaseModel):
     alg = pw.TextField()
     private_key = pw.TextField()
     public_jwk = pw.TextField()
-    status = pw.TextField()
     created_at = pw.BigIntegerField()
-    activated_at = pw.BigIntegerField(null=True)
-    retired_at = pw.BigIntegerField(null=True)
+    activates_at = pw.BigIntegerField()
+    activation_recorded_at = pw.BigIntegerField(null=True)
+    retires_at = pw.BigIntegerField(null=True)
     publish_until = pw.BigIntegerField(null=True)
 
 

@@ -6,9 +6,15 @@ import falcon
 
 from app.templating import Templates
 
-ROOT = Path(__file__).resolve().parent.parent
-TEMPLATE_DIR = ROOT / "templates" if (ROOT / "templates").is_dir() else Path(__file__).resolve().parent / "templates"
-STATIC_DIR = TEMPLATE_DIR.parent / "static"
+
+def _data_dir(name):
+    """app/<name> when installed (setup.cfg ships the top-level folder there), else the checkout's <name>/."""
+    here = Path(__file__).resolve().parent
+    return here / name if (here / name).is_dir() else here.parent / name
+
+
+TEMPLATE_DIR = _data_dir("templates")
+STATIC_DIR = _data_dir("static")
 
 # No form-action: it would block the redirect back to the client after a form post.
 CONTENT_SECURITY_POLICY = ("default-src 'none'; style-src 'self'; img-src 'self'; frame-ancestors 'none'; "

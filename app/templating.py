@@ -3,6 +3,8 @@
 Syntax: {{ name }} or {{ item.attr }} (always escaped), {% if name %}…{% else %}…{% endif %},
 {% for item in items %}…{% endfor %}. The only unescaped text is a rendered template: a page's
 body is placed into base.html as RenderedHtml, a type nothing outside this module creates.
+A name the context lacks is a TemplateError (a misspelling fails loudly); a value of None or False
+renders nothing.
 """
 
 import html
@@ -24,12 +26,16 @@ class RenderedHtml(str):
 def _lookup(context, dotted):
     value = context
     for part in dotted.split("."):
-        if isinstance(value, dict):
-            value = value.get(part)
-        else:
-            value = getattr(value, part, None)
         if value is None:
             return None
+        if isinstance(value, dict):
+            if part not in value:
+                raise TemplateError(f"{dotted!r}: no {part!r} in the context")
+            value = value[part]
+        elif hasattr(value, part):
+            value = getattr(value, part)
+        else:
+            raise TemplateError(f"{dotted!r}: {type(value).__name__} has no attribute {part!r}")
     return value
 
 
@@ -95,8 +101,13 @@ class Templates:
                        for path in Path(folder).glob("*.html")}
 
     def render(self, name, context):
+        if name not in self._trees:
+            raise TemplateError(f"no template {name!r}")
         out = []
-        _render(self._trees[name], context, out)
+        try:
+            _render(self._trees[name], context, out)
+        except TemplateError as error:
+            raise TemplateError(f"{name}: {error}") from None
         return RenderedHtml("".join(out))
 
     def page(self, name, context):

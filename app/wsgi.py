@@ -5,7 +5,7 @@ import sys
 
 from app import create_app
 from app.config import ConfigError, load_config
-from app.keys import KeyConfigurationError
+from app.keygen import KeyConfigurationError
 from app.logs import configure_json_logging
 
 configure_json_logging(logging.INFO)

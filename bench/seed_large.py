@@ -1,5 +1,5 @@
-"""Fill a database with issue 7's large data set, fast: by default 100,000 users across 1,000 tenants,
-10,000 clients and 1,000,000 refresh tokens.
+"""Fill a database with issues 7 and 16's large data set, fast: by default 100,000 users across 1,000
+tenants, 10,000 clients, 1,000,000 refresh tokens and 1,000,000 audit events.
 
     OAUTH_DATABASE_URL=sqlite:////tmp/x.sqlite3 .venv/bin/python bench/seed_large.py
     OAUTH_DATABASE_URL=postgresql://u:pw@127.0.0.1:5432/db .venv/bin/python bench/seed_large.py --refresh-tokens 200000
@@ -15,7 +15,9 @@ What the rows look like:
   device apps, 20 % TENANT confidential apps; every secret hash is a random 64-hex-digit value;
 - refresh tokens in families of four (three rotated, the newest live), for random users of random
   GLOBAL clients; token_hash is random 64 hex digits, the shape of the SHA-256 digest the service
-  stores, for tokens nobody will ever present.
+  stores, for tokens nobody will ever present;
+- audit events: token.issued, signin.success and signin.failure rows over the last year, shaped like the
+  service's own (detail JSON, client ids, addresses).
 """
 
 import argparse
@@ -49,9 +51,10 @@ def parse_args(argv=None):
     parser.add_argument("--users", type=int, default=100_000)
     parser.add_argument("--clients", type=int, default=10_000)
     parser.add_argument("--refresh-tokens", type=int, default=1_000_000)
+    parser.add_argument("--audit-events", type=int, default=1_000_000)
     args = parser.parse_args(argv)
-    if min(args.tenants, args.users, args.clients) < 1 or args.refresh_tokens < 0:
-        parser.error("--tenants, --users and --clients must be >= 1, --refresh-tokens >= 0")
+    if min(args.tenants, args.users, args.clients) < 1 or min(args.refresh_tokens, args.audit_events) < 0:
+        parser.error("--tenants, --users and --clients must be >= 1, --refresh-tokens and --audit-events >= 0")
     return args
 
 
@@ -177,6 +180,23 @@ def seed(database, args, now):
                 made += 1
 
     Inserter(database, "refresh_token", token_columns, args.refresh_tokens).insert(tokens())
+
+    audit_columns = ("event", "created_at", "client_id", "user_id", "tenant_id", "ip", "detail")
+    issued_detail = json.dumps({"grant": "client_credentials", "id_token_issued": False,
+                                "refresh_token_issued": False, "scope": "api.read"}, sort_keys=True)
+
+    def audit_events():
+        for i in range(args.audit_events):
+            created = now - rng.randrange(365 * DAY)
+            ip = f"10.{i % 250}.{(i // 250) % 250}.{i % 7 + 1}"
+            if i % 10 < 8:
+                yield ("token.issued", created, f"large-{tag}-{i % args.clients}", None, None, ip, issued_detail)
+            else:
+                user_id, tenant_id = rng.choice(user_rows)
+                event = "signin.success" if i % 10 == 8 else "signin.failure"
+                yield (event, created, None, user_id, tenant_id, ip, json.dumps({"email": f"user{i}@{tag}.example"}))
+
+    Inserter(database, "audit_event", audit_columns, args.audit_events).insert(audit_events())
     return tag
 
 
@@ -196,7 +216,8 @@ def main(argv=None):
             # This connection only: a large page cache for the bulk load (the server's settings are untouched).
             database.execute_sql("PRAGMA cache_size = -262144")
         print(f"seeding {args.tenants:,} tenants, {args.users:,} users, {args.clients:,} clients, "
-              f"{args.refresh_tokens:,} refresh tokens into {dialect(database)} ...", flush=True)
+              f"{args.refresh_tokens:,} refresh tokens, {args.audit_events:,} audit events into "
+              f"{dialect(database)} ...", flush=True)
         tag = seed(database, args, int(clock.now()))
         finishing = time.perf_counter()
         if dialect(database) == "postgres":

@@ -1,7 +1,6 @@
 """Fixtures: a real database (SQLite by default, Postgres when OAUTH_TEST_DATABASE_URL is set),
 the app built by create_app with a test config and a clock the tests move by hand."""
 
-import json
 import os
 import time
 from urllib.parse import urlsplit
@@ -14,7 +13,9 @@ from app.application import create_app
 from app.clock import FrozenClock
 from app.config import Config
 from app.db import connect, dialect, migrate
-from app.keys import ALGORITHM, new_rsa_key
+from app.jws import ALGORITHM
+from app.keygen import new_rsa_key
+from app.store import signing_keys
 
 TEST_DATABASE_URL = os.environ.get("OAUTH_TEST_DATABASE_URL")
 ISSUER_BASE = "http://localhost"
@@ -61,16 +62,19 @@ def cached_key():
     return new_rsa_key(None)
 
 
+def insert_signing_key(database, key):
+    """Store key (kid, PEM, JWK) as the RS256 key, signing since a minute ago: before any test's clock,
+    which starts at the real time."""
+    kid, pem, public_jwk = key
+    since = int(time.time()) - 60
+    signing_keys.insert(database, kid, ALGORITHM, pem, public_jwk, since, since, activation_recorded_at=since)
+
+
 @pytest.fixture
 def clean_database(admin_database, cached_key):
     for table in TABLES:
         admin_database.execute_sql(f"DELETE FROM {table}")
-    kid, pem, public_jwk = cached_key
-    p = admin_database.param
-    admin_database.execute_sql(
-        "INSERT INTO signing_key (kid, alg, private_key, public_jwk, status, created_at, activated_at)"
-        f" VALUES ({p}, {p}, {p}, {p}, 'active', {p}, {p})",
-        (kid, ALGORITHM, pem, json.dumps(public_jwk), int(time.time()), int(time.time())))
+    insert_signing_key(admin_database, cached_key)
     return admin_database
 
 
@@ -82,7 +86,8 @@ def clock():
 
 @pytest.fixture
 def config(database_url):
-    return Config(issuer_base=ISSUER_BASE, database_url=database_url, cookie_secure=False)
+    # Audit rows written at once, so a test can read them right after its request (group commit: test_audit_*).
+    return Config(issuer_base=ISSUER_BASE, database_url=database_url, cookie_secure=False, audit_flush_interval=0)
 
 
 @pytest.fixture
@@ -127,10 +132,15 @@ def make_client(services):
 
 
 @pytest.fixture
-def user(make_tenant, make_user):
-    """Ada in the Acme tenant (tests/helpers.py EMAIL / PASSWORD)."""
-    make_tenant()
-    return make_user()
+def tenant(make_tenant):
+    """The Acme tenant (slug acme), the one `user` belongs to."""
+    return make_tenant()
+
+
+@pytest.fixture
+def user(tenant, make_user):
+    """Ada Lovelace in Acme with her whole profile and a verified email (tests/helpers.py EMAIL / PASSWORD)."""
+    return make_user(given_name="Ada", family_name="Lovelace", email_verified=True)
 
 
 @pytest.fixture

@@ -9,22 +9,6 @@ from tests.helpers import (ISSUER, REDIRECT_URI, USERINFO_PATH, basic, bearer, e
 
 
 @pytest.fixture
-def tenant(make_tenant):
-    return make_tenant()
-
-
-@pytest.fixture
-def user(tenant, make_user):
-    return make_user(given_name="Ada", family_name="Lovelace", email_verified=True)
-
-
-@pytest.fixture
-def client(make_client):
-    """A public client (PKCE, no secret) holding the refresh_token grant."""
-    return web_client(make_client)
-
-
-@pytest.fixture
 def confidential(make_client):
     return web_client(make_client, public=False, name="Confidential App")
 

@@ -12,7 +12,9 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric import ec
 
 from app.__main__ import main
+from app.jws import CLOCK_SKEW
 from app.passwords import verify_password
+from tests.conftest import JWKS_PATH
 from tests.helpers import client_credentials, verify_with_jwks
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -115,15 +117,53 @@ def test_bad_input_exits_non_zero_with_one_line_and_creates_nothing(
     assert count(clean_database, table) == before
 
 
-def test_keys_rotate_and_list(cli):
+def test_keys_rotate_publishes_a_pending_key_and_list_shows_each_state(cli, config):
     code, before, _ = cli("keys", "list")
     assert code == 0 and [k["status"] for k in before] == ["active"]
     code, rotated, _ = cli("keys", "rotate")
-    assert code == 0
+    assert code == 0 and set(rotated) >= {"kid", "kids", "keys", "activates_at"}
+    assert rotated["kids"] == [rotated["kid"]]
     code, after, _ = cli("keys", "list")
-    assert [(k["status"], k["published"]) for k in after] == [("retired", True), ("active", True)]
-    assert after[1]["kid"] == rotated["kid"] and after[0]["kid"] == before[0]["kid"]
+    assert after == rotated["keys"]
+    old, new = after
+    assert (old["kid"], new["kid"]) == (before[0]["kid"], rotated["kid"])
+    assert (old["status"], new["status"]) == ("active", "pending") and old["published"] and new["published"]
+    assert new["activates_at"] == rotated["activates_at"] == old["retires_at"]
+    assert rotated["activates_at"] - new["created_at"] == config.key_activation_delay
+    assert old["publish_until"] == old["retires_at"] + config.longest_token_ttl + CLOCK_SKEW
+    assert new["retires_at"] is None and new["publish_until"] is None
     assert "private_key" not in json.dumps(after)
+
+
+def test_keys_rotate_now_retires_the_old_key_at_once(cli):
+    code, rotated, _ = cli("keys", "rotate", "--now")
+    assert code == 0
+    old, new = rotated["keys"]
+    assert (old["status"], new["status"]) == ("retired", "active") and old["published"]
+    assert new["activates_at"] == old["retires_at"] == rotated["activates_at"]
+
+
+def test_after_keys_rotate_the_jwks_has_the_new_key_but_the_old_one_signs_until_the_delay_passes(
+        cli, http, service_client, config, clock):
+    old_kid = jwt.get_unverified_header(client_credentials(http, service_client).json["access_token"])["kid"]
+    _, rotated, _ = cli("keys", "rotate")
+    clock.advance(config.key_refresh_interval)
+    assert {k["kid"] for k in http.get(JWKS_PATH).json["keys"]} == {old_kid, rotated["kid"]}
+    clock.advance(rotated["activates_at"] - clock.now() - 1)
+    token = client_credentials(http, service_client).json["access_token"]
+    assert jwt.get_unverified_header(token)["kid"] == old_kid
+    clock.advance(1)
+    token = client_credentials(http, service_client).json["access_token"]
+    assert jwt.get_unverified_header(token)["kid"] == rotated["kid"]
+    verify_with_jwks(http, token, service_client["client_id"], clock=clock)
+
+
+def test_after_keys_rotate_now_the_new_key_signs_within_the_refresh_interval(
+        cli, http, service_client, config, clock):
+    _, rotated, _ = cli("keys", "rotate", "--now")
+    clock.advance(config.key_refresh_interval)
+    token = client_credentials(http, service_client).json["access_token"]
+    assert jwt.get_unverified_header(token)["kid"] == rotated["kid"]
 
 
 def test_db_migrate_reports_nothing_pending(cli):

@@ -22,6 +22,7 @@ def test_defaults_match_the_design():
     assert config.device_poll_interval == 5 and config.refresh_token_ttl == 30 * 86400
     assert (config.session_idle_ttl, config.session_absolute_ttl) == (8 * 3600, 7 * 86400)
     assert [str(n) for n in config.trusted_proxies] == ["127.0.0.1/32"]
+    assert config.key_activation_delay == 600
 
 
 def test_https_base_makes_cookies_secure_and_trailing_slash_is_dropped():
@@ -36,6 +37,11 @@ def test_ttls_and_proxies_can_be_set():
     assert len(config.trusted_proxies) == 2
 
 
+@pytest.mark.parametrize("value, seconds", [("900", 900), ("0", 0)])
+def test_the_key_activation_delay_can_be_set(value, seconds):
+    assert load_config({"OAUTH_KEY_ACTIVATION_DELAY": value}).key_activation_delay == seconds
+
+
 @pytest.mark.parametrize("variable, value, message", [
     ("OAUTH_DATABASE_URL", "mysql://x/y", "must start with sqlite:/// or postgresql://"),
     ("OAUTH_DATABASE_URL", "sqlite://", "a SQLite URL is"),
@@ -46,6 +52,8 @@ def test_ttls_and_proxies_can_be_set():
     ("OAUTH_COOKIE_SECURE", "maybe", "true or false"),
     ("OAUTH_TRUSTED_PROXIES", "not-an-ip", "not an IP address"),
     ("OAUTH_ACCESS_TOKEN_TTL", "-5", "must be positive"),
+    ("OAUTH_KEY_ACTIVATION_DELAY", "-1", "must be 0 or more"),
+    ("OAUTH_KEY_ACTIVATION_DELAY", "10m", "whole number of seconds"),
 ])
 def test_malformed_settings_name_the_variable(variable, value, message):
     with pytest.raises(ConfigError, match=variable) as raised:

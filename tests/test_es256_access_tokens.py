@@ -9,11 +9,14 @@ import json
 
 import jwt
 import pytest
+from cryptography.hazmat.primitives.serialization import load_pem_private_key
 from hypothesis import HealthCheck, given, settings, strategies as st
 
 from app.application import create_app
 from app.config import ConfigError, load_config
-from app.keys import list_keys, rotate_keys, thumbprint
+from app.keygen import thumbprint
+from app.store import signing_keys
+from app.store.signing_keys import list_keys, rotate_keys
 from tests.conftest import JWKS_PATH
 from tests.helpers import ISSUER, b64json, bearer, client_credentials, refresh, sign_in_tokens
 
@@ -54,6 +57,17 @@ def test_start_adds_one_active_es256_key_and_the_jwks_publishes_both(http, servi
     assert len(list_keys(services.database, clock.now())) == len(keys)
 
 
+def test_es256_signing_makes_pyjwts_header_and_payload_bytes_and_a_signature_pyjwt_accepts(services):
+    """ECDSA signatures are randomised, so the signature is compared by verifying it (RFC 7518 §3.4)."""
+    claims = {"iss": services.config.issuer, "sub": "x", "iat": 1, "exp": 2, "name": "Zoë \u2603"}
+    token = services.keyring.sign(claims, typ="at+jwt", alg="ES256")
+    kid = jwt.get_unverified_header(token)["kid"]
+    key = load_pem_private_key(signing_keys.private_key_pem(services.database, kid).encode(), password=None)
+    reference = jwt.encode(claims, key, algorithm="ES256", headers={"kid": kid, "typ": "at+jwt"})
+    assert token.rsplit(".", 1)[0] == reference.rsplit(".", 1)[0]
+    assert jwt.decode(token, key.public_key(), algorithms=["ES256"], options={"verify_exp": False}) == claims
+
+
 def test_client_credentials_tokens_are_es256_and_verify_with_the_jwks(http, service_client):
     token = client_credentials(http, service_client).json["access_token"]
     claims = verify(http, token, "ES256", service_client["client_id"])
@@ -73,9 +87,12 @@ def test_in_the_browser_flow_the_id_token_stays_rs256_and_userinfo_takes_the_es2
 
 def test_rotation_renews_both_keys_and_old_tokens_still_verify(http, services, service_client, config, clock):
     old_token = client_credentials(http, service_client).json["access_token"]
-    new_kids = rotate_keys(services.database, config, clock.now())
-    clock.advance(config.key_refresh_interval + 1)
+    new_kids, activates_at = rotate_keys(services.database, config, clock.now())
+    clock.advance(config.key_refresh_interval)
     assert set(new_kids) <= set(published(http)) and len(new_kids) == 2
+    old_kid = jwt.get_unverified_header(old_token)["kid"]
+    assert jwt.get_unverified_header(client_credentials(http, service_client).json["access_token"])["kid"] == old_kid
+    clock.advance(activates_at - clock.now())
     new_token = client_credentials(http, service_client).json["access_token"]
     assert jwt.get_unverified_header(new_token)["kid"] in new_kids
     assert services.keyring.decode(old_token)["sub"] == service_client["client_id"]

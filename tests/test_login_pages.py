@@ -15,18 +15,14 @@ SPLIT = "kim@example.com"         # in acme and globex, a different password in 
 
 
 @pytest.fixture
-def acme(make_tenant):
-    return make_tenant(slug="acme", name="Acme Inc.")
+def acme(tenant):
+    """conftest's tenant (Acme, where `user` lives), named beside globex."""
+    return tenant
 
 
 @pytest.fixture
 def globex(make_tenant):
     return make_tenant(slug="globex", name="Globex Corporation")
-
-
-@pytest.fixture
-def user(acme, make_user):
-    return make_user()
 
 
 @pytest.fixture
@@ -398,13 +394,13 @@ def test_a_tenant_challenge_expires(http, shared, clock):
     http.post("/login/tenant", {**form, "tenant": "acme"}, status=400)
 
 
-@pytest.mark.parametrize("tenant", ["initech", "nowhere", ""])
-def test_choosing_a_tenant_that_was_not_offered_is_400(http, shared, make_tenant, make_user, tenant):
+@pytest.mark.parametrize("slug", ["initech", "nowhere", ""])
+def test_choosing_a_tenant_that_was_not_offered_is_400(http, shared, make_tenant, make_user, slug):
     # initech also has this email, with another password: its account must not be reachable.
     make_tenant(slug="initech", name="Initech")
     make_user(tenant="initech", email=SHARED, password="initech password")
     form = dict(chooser(http).forms[0].submit_fields())
-    response = http.post("/login/tenant", {**form, "tenant": tenant}, status=400)
+    response = http.post("/login/tenant", {**form, "tenant": slug}, status=400)
     assert response.content_type == "text/html"
     assert SESSION_COOKIE not in http.cookies
 

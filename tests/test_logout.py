@@ -8,7 +8,7 @@ import jwt
 import pytest
 from cryptography.hazmat.primitives.asymmetric import rsa
 
-from app.keys import rotate_keys
+from app.store.signing_keys import rotate_keys
 from tests.helpers import (AUTHORIZE_PATH, CSRF_COOKIE, LOGOUT_PATH, POST_LOGOUT_REDIRECT_URI, SESSION_COOKIE,
                            authorize_params, pkce_pair, redirect_query, refresh, sign_in_tokens, web_client)
 
@@ -113,8 +113,8 @@ def test_an_expired_hint_is_accepted(http, client, signed_in, clock):
 
 def test_a_hint_signed_with_a_retired_key_is_accepted(http, services, config, client, signed_in, clock):
     old_kid = jwt.get_unverified_header(signed_in["id_token"])["kid"]
-    rotate_keys(services.database, config, clock.now())
-    clock.advance(5)
+    rotate_keys(services.database, config, clock.now(), immediately=True)
+    clock.advance(config.key_refresh_interval)
     assert jwt.get_unverified_header(sign_in_tokens(http, client)["id_token"])["kid"] != old_kid
     http.get(LOGOUT_PATH, {"id_token_hint": signed_in["id_token"],
                            "post_logout_redirect_uri": POST_LOGOUT_REDIRECT_URI}, status=303)
@@ -194,6 +194,26 @@ def test_a_hint_we_did_not_sign_is_a_400_page(http, client, signed_in, forge):
 
 def test_an_access_token_is_not_accepted_as_a_hint(http, client, signed_in):
     response = http.get(LOGOUT_PATH, {"id_token_hint": signed_in["access_token"]}, status=400)
+    assert_page(response, 400)
+    assert_signed_in(http, client)
+
+
+@pytest.mark.parametrize("typ", ["AT+JWT", "At+Jwt", "application/AT+JWT"])
+def test_an_access_token_is_refused_as_a_hint_whatever_the_case_of_its_typ(http, services, client, signed_in, typ):
+    """RFC 7515 §4.1.9: typ values compare case-insensitively."""
+    access_claims = unverified(signed_in["access_token"])
+    token = services.keyring.sign({**access_claims, "sid": unverified(signed_in["id_token"])["sid"]}, typ=typ)
+    response = http.get(LOGOUT_PATH, {"id_token_hint": token, "post_logout_redirect_uri": POST_LOGOUT_REDIRECT_URI},
+                        status=400)
+    assert_page(response, 400)
+    assert_signed_in(http, client)
+
+
+def test_a_hint_issued_in_the_future_is_refused(http, services, client, signed_in, clock):
+    claims = unverified(signed_in["id_token"])
+    hint = services.keyring.sign({**claims, "iat": int(clock.now()) + 3600})
+    response = http.get(LOGOUT_PATH, {"id_token_hint": hint, "post_logout_redirect_uri": POST_LOGOUT_REDIRECT_URI},
+                        status=400)
     assert_page(response, 400)
     assert_signed_in(http, client)
 

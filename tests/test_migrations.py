@@ -1,5 +1,6 @@
 """The migration runner records what it applied and is safe when two workers start at once."""
 
+import json
 import os
 import subprocess
 import sys
@@ -10,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from app.db import connect, migrate, migration_files, dialect
+from app.store.signing_keys import list_keys
 from tests.conftest import TEST_DATABASE_URL, postgres_admin_url
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -57,10 +59,10 @@ def test_two_workers_starting_on_an_empty_database_do_not_collide(empty_database
 
     database = connect(empty_database_url)
     versions = [row[0] for row in database.execute_sql("SELECT version FROM schema_migrations").fetchall()]
-    statuses = [row[0] for row in database.execute_sql("SELECT status FROM signing_key").fetchall()]
+    keys = list_keys(database, time.time())
     database.close()
     assert sorted(versions) == [version for version, _ in migration_files(dialect(database))]
-    assert statuses == ["active"]
+    assert [key["status"] for key in keys] == ["active"]
 
 
 def _sqlite_runs_in_wal_mode_with_a_busy_timeout(services):
@@ -72,32 +74,51 @@ if not TEST_DATABASE_URL:  # the SQLite pass of the suite
     test_sqlite_runs_in_wal_mode_with_a_busy_timeout = _sqlite_runs_in_wal_mode_with_a_busy_timeout
 
 
-def test_a_database_at_the_first_migration_upgrades_and_keeps_its_signing_key(empty_database_url):
-    """The path every existing deployment takes: 0001 only, with data, then the later migrations."""
+def test_a_database_at_the_first_migration_upgrades_and_keeps_its_signing_keys(empty_database_url):
+    """The path every existing deployment takes: 0001 only, with keys in every state, then the later
+    migrations (0004 turns status into the times of staged rotation)."""
     from dataclasses import replace
 
     from app.config import load_config
     from app.db import _statements
-    from app.keys import ensure_active_key, list_keys
+    from app.keygen import new_key
+    from app.store.signing_keys import ensure_active_key
 
     database = connect(empty_database_url)
     kind = dialect(database)
     (first_version, first_path), *later = migration_files(kind)
     assert later, "nothing to upgrade to"
+    now = int(time.time())
+    # (status, created/activated, retired_at, publish_until) as the code before 0004 wrote them.
+    rows = [("retired", now - 9000, now - 5000, now - 1000), ("retired", now - 5000, now - 600, now + 3000),
+            ("active", now - 600, None, None)]
+    kids = []
     with database.atomic():
         for statement in _statements(first_path.read_text()):
             database.execute_sql(statement)
         database.execute_sql("CREATE TABLE schema_migrations (version TEXT PRIMARY KEY, applied_at BIGINT NOT NULL)")
         database.execute_sql(f"INSERT INTO schema_migrations VALUES ({database.param}, 0)", (first_version,))
-    config = replace(load_config({"OAUTH_DATABASE_URL": empty_database_url}), access_token_alg="ES256")
-    ensure_active_key(database, replace(config, access_token_alg="RS256"), time.time())
-    (rs256_kid,) = [key["kid"] for key in list_keys(database, time.time())]
+        p = database.param
+        for status, since, retired_at, publish_until in rows:
+            kid, pem, public_jwk = new_key("ES256", None)  # any material: only the lifecycle matters here
+            database.execute_sql(
+                "INSERT INTO signing_key (kid, alg, private_key, public_jwk, status, created_at, activated_at,"
+                f" retired_at, publish_until) VALUES ({p}, 'RS256', {p}, {p}, {p}, {p}, {p}, {p}, {p})",
+                (kid, pem, json.dumps(public_jwk), status, since, since, retired_at, publish_until))
+            kids.append(kid)
 
-    assert migrate(database, time.time()) == [version for version, _ in later]
-    ensure_active_key(database, config, time.time())
-    active = {key["alg"]: key["kid"] for key in list_keys(database, time.time()) if key["status"] == "active"}
+    assert migrate(database, now) == [version for version, _ in later]
+    keys = {key["kid"]: key for key in list_keys(database, now)}
+    assert [keys[kid]["status"] for kid in kids] == ["unpublished", "retired", "active"]
+    assert keys[kids[1]]["publish_until"] == now + 3000 and keys[kids[2]]["activates_at"] == now - 600
+    config = replace(load_config({"OAUTH_DATABASE_URL": empty_database_url}), access_token_alg="ES256")
+    ensure_active_key(database, config, now)
+    active = {key["alg"]: key["kid"] for key in list_keys(database, now) if key["status"] == "active"}
+    recorded = database.execute_sql(
+        "SELECT COUNT(*) FROM signing_key WHERE activation_recorded_at IS NULL").fetchone()[0]
     database.close()
-    assert active["RS256"] == rs256_kid and set(active) == {"RS256", "ES256"}
+    assert active["RS256"] == kids[2] and set(active) == {"RS256", "ES256"}
+    assert recorded == 1  # only the new ES256 key: the old ones are not announced again
 
 
 def test_rebuilding_the_application_table_keeps_its_rows_ids_and_references(empty_database_url):
@@ -135,3 +156,12 @@ def test_rebuilding_the_application_table_keeps_its_rows_ids_and_references(empt
     database.close()
     assert rows == [(41, "svc", "client_secret_basic", 0, None), (42, "cli", "none", 0, None)]
     assert joined == [("cli",)]
+
+
+def test_a_folder_without_migration_files_is_an_error_not_up_to_date(admin_database, tmp_path, monkeypatch):
+    (tmp_path / dialect(admin_database)).mkdir()
+    (tmp_path / dialect(admin_database) / "README.txt").write_text("not a migration")
+    monkeypatch.setattr("app.db.SQL_DIR", tmp_path)
+
+    with pytest.raises(FileNotFoundError, match="no migration files"):
+        migrate(admin_database, time.time())

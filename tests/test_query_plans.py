@@ -5,8 +5,8 @@ it mirrors; `?` stands where the code writes `{database.param}`. When one of tho
 its SQL, change the copy here too. A plan step "SCAN <table>" without an index is a full table scan:
 its cost grows with the table (issue 7: flat as the data grows).
 
-The one whole-table read on purpose is the key ring's refresh (app/keys.py KeyRing._refresh): it reads
-every signing key, at most once per key_refresh_interval (5 s) per worker, and the table holds a
+The one whole-table read on purpose is the key ring's refresh (app/keyring.py KeyRing._refresh): it reads
+every published signing key, at most once per key_refresh_interval (5 s) per worker, and the table holds a
 handful of keys. It is checked separately: it may scan signing_key and nothing else.
 """
 
@@ -136,14 +136,14 @@ HOT_STATEMENTS = [
     ("sessions.end",
      "UPDATE sso_session SET ended_at = ? WHERE id = ? AND ended_at IS NULL",
      (NOW, 321)),
-    # app/keys.py KeyRing._active_private_key: the private key by kid (once per key and process)
+    # app/store/signing_keys.py private_key_pem: the private key by kid (once per key and process)
     ("keys: private key by kid",
      "SELECT private_key FROM signing_key WHERE kid = ?",
      ("NzbLsXh8uDCcd-6MNwXF4W_7noWXFZAfHkxZsRGC9Xs",)),
-    # app/keys.py _active_algorithms (ensure_active_key at every start, rotate_keys)
-    ("keys.ensure_active_key",
-     "SELECT alg FROM signing_key WHERE status = 'active'",
-     ()),
+    # app/store/signing_keys.py record_activation (once per key, by the first worker that sees it sign)
+    ("signing_keys.record_activation",
+     "UPDATE signing_key SET activation_recorded_at = ? WHERE kid = ? AND activation_recorded_at IS NULL",
+     (NOW, "NzbLsXh8uDCcd-6MNwXF4W_7noWXFZAfHkxZsRGC9Xs")),
     # app/ratelimit.py Throttle.check: the rate_counter bucket (sign-in, user codes)
     ("ratelimit.check: bucket lookup",
      "SELECT hits FROM rate_counter WHERE bucket = ? AND window_start = ?",
@@ -206,8 +206,11 @@ PRUNE_STATEMENTS = [
      " (SELECT id FROM sso_session WHERE expires_at < ? OR ended_at < ?)", (NOW, NOW)),
 ]
 
-# app/keys.py KeyRing._refresh: every key, at most every 5 s per worker (see the module docstring).
-KEY_RING_REFRESH = "SELECT kid, status, publish_until, public_jwk, alg FROM signing_key ORDER BY id"
+# app/store/signing_keys.py published_keys, read by app/keyring.py KeyRing._refresh: every key still
+# published, at most every 5 s per worker (see the module docstring).
+KEY_RING_REFRESH = ("SELECT kid, alg, public_jwk, created_at, activates_at, retires_at, publish_until,"
+                    " activation_recorded_at FROM signing_key WHERE publish_until IS NULL OR publish_until > ?"
+                    " ORDER BY id")
 
 _SCAN = re.compile(r"^SCAN (\S+)")
 _INDEXED = ("USING INDEX", "USING COVERING INDEX", "USING PRIMARY KEY", "USING INTEGER PRIMARY KEY")
@@ -249,5 +252,5 @@ if not os.environ.get("OAUTH_TEST_DATABASE_URL"):
         assert "refresh_token" not in scanned, (name, scanned)
 
     def test_the_key_ring_refresh_reads_only_the_signing_key_table(admin_database):
-        steps = plan_of(admin_database, KEY_RING_REFRESH, ())
+        steps = plan_of(admin_database, KEY_RING_REFRESH, (NOW,))
         assert [_SCAN.match(step).group(1) for step in full_scans(steps)] == ["signing_key"], steps

@@ -9,16 +9,6 @@ from tests.helpers import (LOGOUT_PATH, POST_LOGOUT_REDIRECT_URI, USERINFO_PATH,
 DAY = 86400
 
 
-@pytest.fixture
-def tenant(make_tenant):
-    return make_tenant()
-
-
-@pytest.fixture
-def user(tenant, make_user):
-    return make_user()
-
-
 def error_of(response):
     return response.json["error"]
 

@@ -17,18 +17,21 @@ def _columns(body):
 
 _STATEMENTS = re.compile(
     r'CREATE TABLE "?(?P<create>\w+)"? \((?P<body>.*?)\n\);'
-    r'|ALTER TABLE "?(?P<altered>\w+)"? ADD COLUMN (?P<column>\w+)'
+    r'|ALTER TABLE "?(?P<altered>\w+)"? (?P<action>ADD|DROP|RENAME) COLUMN (?P<column>\w+)(?: TO (?P<to>\w+))?'
     r'|ALTER TABLE "?(?P<renamed>\w+)"? RENAME TO "?(?P<new_name>\w+)"?'
     r'|DROP TABLE "?(?P<dropped>\w+)"?', re.S)
 
 
 def _apply(tables, path):
-    """table -> set of column names after the CREATE/ALTER/DROP TABLE statements of a migration file."""
+    """table -> set of column names after the CREATE/ALTER/DROP TABLE statements of a migration file, in order."""
     for match in _STATEMENTS.finditer(path.read_text()):
         if match["create"]:
             tables[match["create"]] = _columns(match["body"])
         elif match["altered"]:
-            tables[match["altered"]].add(match["column"])
+            columns = tables[match["altered"]]
+            columns.discard(match["column"])
+            if match["action"] != "DROP":
+                columns.add(match["to"] or match["column"])
         elif match["renamed"]:
             tables[match["new_name"]] = tables.pop(match["renamed"])
         else:

@@ -14,15 +14,17 @@ from cryptography.hazmat.primitives.asymmetric import padding, rsa
 from cryptography.hazmat.primitives.serialization import load_pem_private_key
 from hypothesis import HealthCheck, given, settings, strategies as st
 
+from app.jws import CLOCK_SKEW
+from app.store import signing_keys
+
 
 def b64(data):
     return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
 
 
 def active_key(services):
-    (kid, pem) = services.database.execute_sql(
-        "SELECT kid, private_key FROM signing_key WHERE status = 'active'").fetchone()
-    return kid, load_pem_private_key(pem.encode(), password=None)
+    kid = services.keyring.active_kid()
+    return kid, load_pem_private_key(signing_keys.private_key_pem(services.database, kid).encode(), password=None)
 
 
 def raw_token(header, payload, key):
@@ -78,6 +80,7 @@ def test_an_expired_token_is_refused_by_the_services_clock(services, claims, tok
     pytest.param({"exp": None}, id="no exp"),
     pytest.param({"exp": "tomorrow"}, id="text exp"),
     pytest.param({"exp": True}, id="boolean exp"),
+    pytest.param({"iat": "yesterday"}, id="text iat"),
     pytest.param({"jti": 5}, id="numeric jti"),
 ])
 def test_claims_pyjwt_would_refuse_are_refused(services, claims, change):
@@ -85,6 +88,28 @@ def test_claims_pyjwt_would_refuse_are_refused(services, claims, change):
     bad = {k: v for k, v in {**claims, **change}.items() if v is not None}
     with pytest.raises(jwt.PyJWTError):
         services.keyring.decode(raw_token({"alg": "RS256", "kid": kid}, bad, private))
+
+
+@pytest.mark.parametrize("claim", ["iat", "nbf"])
+def test_iat_or_nbf_more_than_a_minute_ahead_is_refused(services, claims, token, claim):
+    """RFC 7519 §4.1.5/§4.1.6: 60 s of leeway (jws.CLOCK_SKEW) for another host's clock, no more."""
+    now = int(services.clock.now())
+    within = services.keyring.sign({**claims, claim: now + CLOCK_SKEW}, typ="at+jwt")
+    beyond = services.keyring.sign({**claims, claim: now + CLOCK_SKEW + 1}, typ="at+jwt")
+    assert services.keyring.decode(within)[claim] == now + CLOCK_SKEW
+    with pytest.raises(jwt.ImmatureSignatureError):
+        services.keyring.decode(beyond)
+    with pytest.raises(jwt.ImmatureSignatureError):
+        services.keyring.decode(beyond, verify_exp=False)  # an expired-is-fine logout hint too
+    services.clock.advance(1)
+    assert services.keyring.decode(beyond)[claim] == now + CLOCK_SKEW + 1
+
+
+@pytest.mark.parametrize("value", ["soon", True, None])
+def test_a_non_numeric_nbf_is_refused(services, claims, value):
+    kid, private = active_key(services)
+    with pytest.raises(jwt.PyJWTError):
+        services.keyring.decode(raw_token({"alg": "RS256", "kid": kid}, {**claims, "nbf": value}, private))
 
 
 @pytest.mark.parametrize("audience, accepted", [("api", True), ("elsewhere", False)])

@@ -12,28 +12,12 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 
 from app.store.clients import find_client
 from tests.conftest import JWKS_PATH
-from tests.helpers import (USERINFO_PATH, bearer, client_credentials, set_status, sign_in_tokens, verify_with_jwks,
-                           web_client)
+from tests.helpers import USERINFO_PATH, bearer, client_credentials, set_status, sign_in_tokens, verify_with_jwks
 
 
 BASE_CLAIMS = {"sub", "tenant_id", "tenant"}
 PROFILE_CLAIMS = {"name", "given_name", "family_name", "updated_at"}
 EMAIL_CLAIMS = {"email", "email_verified"}
-
-
-@pytest.fixture
-def tenant(make_tenant):
-    return make_tenant(slug="acme", name="Acme Inc.")
-
-
-@pytest.fixture
-def user(tenant, make_user):
-    return make_user(name="Ada Lovelace", given_name="Ada", family_name="Lovelace", email_verified=True)
-
-
-@pytest.fixture
-def client(make_client):
-    return web_client(make_client)
 
 
 @pytest.fixture
@@ -165,10 +149,20 @@ def _sub_not_a_plain_integer(http, services, token, clock, key):
     return services.keyring.sign({**payload, "sub": "\u00b2"}, typ="at+jwt")
 
 
+def _issued_in_the_future(http, services, token, clock, key):
+    _, payload, _ = segments(token)
+    return services.keyring.sign({**payload, "iat": int(clock.now()) + 3600}, typ="at+jwt")
+
+
+def _not_yet_valid(http, services, token, clock, key):
+    _, payload, _ = segments(token)
+    return services.keyring.sign({**payload, "nbf": int(clock.now()) + 3600}, typ="at+jwt")
+
+
 @pytest.mark.parametrize("method", ["GET", "POST"])
 @pytest.mark.parametrize("make_token", [
     _garbage, _tampered, _alg_none, _foreign_signature, _unknown_kid, _hmac_with_the_public_key, _expired,
-    _other_issuer, _id_token_instead, _sub_not_a_plain_integer,
+    _other_issuer, _id_token_instead, _sub_not_a_plain_integer, _issued_in_the_future, _not_yet_valid,
 ], ids=lambda f: f.__name__.strip("_"))
 def test_a_bad_token_is_401_with_a_bearer_invalid_token_challenge(
         http, services, access_token, clock, foreign_key, method, make_token):

@@ -2,7 +2,7 @@
 
 from app.authorization import PROMPTS
 from app.client_assertions import ALGORITHMS as CLIENT_ASSERTION_ALGORITHMS
-from app.keys import ALGORITHM
+from app.jws import ALGORITHM
 from app.scopes import USER_SCOPES
 
 # Every endpoint with client authentication (token, device authorization, PAR, revocation, introspection).

@@ -1,17 +1,14 @@
 """Browser fixtures: Debian's Chromium driven by pytest-playwright, a real gunicorn seeded through the
 admin CLI, a tiny relying party to land on, and a helper that saves screenshots at two widths."""
 
-import json
 import threading
-import time
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
 
-from app.keys import ALGORITHM
-from tests.conftest import TABLES
+from tests.conftest import TABLES, insert_signing_key
 from tests.live import LiveServer, live_server
 
 # Debian's Chromium (never `playwright install`): see /work/shared/TOOLCHAIN.md §3.
@@ -122,13 +119,7 @@ def _clean(admin_database, cached_key):
     and starting and seeding gunicorn for every test would triple the run time)."""
     for table in TABLES:
         admin_database.execute_sql(f"DELETE FROM {table}")
-    kid, pem, public_jwk = cached_key
-    p = admin_database.param
-    now = int(time.time())
-    admin_database.execute_sql(
-        "INSERT INTO signing_key (kid, alg, private_key, public_jwk, status, created_at, activated_at)"
-        f" VALUES ({p}, {p}, {p}, {p}, 'active', {p}, {p})",
-        (kid, ALGORITHM, pem, json.dumps(public_jwk), now, now))
+    insert_signing_key(admin_database, cached_key)
 
 
 @pytest.fixture(scope="module")
