@@ -2,53 +2,35 @@
 
 OIDC Core §9 names the method; the rules here are RFC 7523 §3's: iss and sub are the client_id, aud
 names this server (its issuer, or the URL of the endpoint called), exp bounds the assertion's life
-(at most MAX_LIFETIME here) and each jti is accepted once, across every worker (app/store/used_jti.py).
+(at most MAX_LIFETIME ahead, give or take jws.CLOCK_SKEW as for iat and nbf) and each jti is
+accepted once, across every worker (app/store/used_jti.py).
 Parsed public keys are kept per client, so the token endpoint never re-parses a JWK (STYLE rule 9).
 """
 
-import base64
-import binascii
-import json
-import re
-
+import jwt
 from jwt.algorithms import ECAlgorithm, RSAAlgorithm
 from jwt.exceptions import InvalidKeyError
 
+from app import jws
 from app.errors import InvalidClient
+from app.jws import CLOCK_SKEW
 from app.store import used_jti
 
 ASSERTION_TYPE = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
-ALGORITHMS = ("RS256", "ES256")
+ALGORITHMS = jws.ALGORITHMS
 MAX_LIFETIME = 300
-# Clocks of client and server disagree a little: iat/nbf may be this far ahead, and exp this much past 5 min.
-LEEWAY = 30
 USED_JTI_KIND = "client_assertion"
 MAX_JTI_LENGTH = 256
-_SEGMENT = re.compile(r"^[A-Za-z0-9_-]+$")
 _VERIFIERS = {"RS256": RSAAlgorithm(RSAAlgorithm.SHA256), "ES256": ECAlgorithm(ECAlgorithm.SHA256)}
 _KEY_TYPE = {"RS256": "RSA", "ES256": "EC"}
 
 
-def _b64decode(segment):
-    if not _SEGMENT.match(segment):
-        raise ValueError("not base64url")
-    return base64.urlsafe_b64decode(segment + "=" * (-len(segment) % 4))
-
-
 def parse(assertion):
     """(header, claims, signing input, signature) of a compact JWS; InvalidClient when it is not one."""
-    parts = assertion.split(".")
-    if len(parts) != 3:
-        raise InvalidClient("client_assertion is not a signed JWT (three base64url parts)")
     try:
-        header = json.loads(_b64decode(parts[0]))
-        claims = json.loads(_b64decode(parts[1]))
-        signature = _b64decode(parts[2])
-    except (ValueError, binascii.Error, RecursionError):  # json errors and UnicodeDecodeError are ValueErrors
-        raise InvalidClient("client_assertion is not a well-formed JWT") from None
-    if not isinstance(header, dict) or not isinstance(claims, dict):
-        raise InvalidClient("client_assertion is not a well-formed JWT")
-    return header, claims, (parts[0] + "." + parts[1]).encode("ascii"), signature
+        return jws.parts(assertion)
+    except jwt.DecodeError:
+        raise InvalidClient("client_assertion is not a well-formed signed JWT") from None
 
 
 def claimed_client_id(assertion):
@@ -127,11 +109,11 @@ class ClientAssertions:
             raise InvalidClient("The client assertion has no exp")
         if expires <= now:
             raise InvalidClient("The client assertion has expired")
-        if expires > now + MAX_LIFETIME + LEEWAY:
+        if expires > now + MAX_LIFETIME + CLOCK_SKEW:
             raise InvalidClient(f"The client assertion's exp is more than {MAX_LIFETIME} seconds ahead")
         for name in ("iat", "nbf"):
             value = _number(claims, name)
-            if value is not None and value > now + LEEWAY:
+            if value is not None and value > now + CLOCK_SKEW:
                 raise InvalidClient(f"The client assertion's {name} is in the future")
         jti = claims.get("jti")
         if not isinstance(jti, str) or not jti or len(jti) > MAX_JTI_LENGTH:
