@@ -166,11 +166,13 @@ def _schemas():
             "properties": {
                 **{name: {"type": "string"} for name in (
                     "issuer", "authorization_endpoint", "token_endpoint", "userinfo_endpoint",
-                    "end_session_endpoint", "device_authorization_endpoint", "jwks_uri")},
+                    "end_session_endpoint", "device_authorization_endpoint", "jwks_uri",
+                    "pushed_authorization_request_endpoint")},
                 **{name: {"type": "array", "items": {"type": "string"}} for name in (
                     "scopes_supported", "response_types_supported", "grant_types_supported",
                     "token_endpoint_auth_methods_supported", "code_challenge_methods_supported",
-                    "subject_types_supported", "id_token_signing_alg_values_supported", "claims_supported")},
+                    "subject_types_supported", "id_token_signing_alg_values_supported", "claims_supported",
+                    "token_endpoint_auth_signing_alg_values_supported")},
             },
         },
         "DeviceAuthorizationResponse": {
