@@ -33,9 +33,8 @@ def parse(assertion):
         raise InvalidClient("client_assertion is not a well-formed signed JWT") from None
 
 
-def claimed_client_id(assertion):
-    """The client the assertion says it is (its sub, else iss), before anything is verified."""
-    _, claims, _, _ = parse(assertion)
+def claimed_client_id(claims):
+    """The client a parsed assertion says it is (its sub, else iss), before anything is verified."""
     client_id = claims.get("sub", claims.get("iss"))
     if not isinstance(client_id, str) or not client_id:
         raise InvalidClient("client_assertion names no client (sub)")
@@ -60,9 +59,9 @@ class ClientAssertions:
         self._issuer = issuer
         self._keys = {}  # application id -> (the JWKS the keys were parsed from, [(kid, alg, key)])
 
-    def verify(self, client, assertion, endpoint):
-        """Accept the assertion for this client at this endpoint URL once, or raise InvalidClient."""
-        header, claims, signing_input, signature = parse(assertion)
+    def verify(self, client, parsed, endpoint):
+        """Accept the assertion (as parse() returned it) for this client at this endpoint URL once, or raise."""
+        header, claims, signing_input, signature = parsed
         alg = header.get("alg")
         if alg not in ALGORITHMS:
             raise InvalidClient("The client assertion must be signed with RS256 or ES256")

@@ -4,7 +4,7 @@ import base64
 from urllib.parse import unquote_plus
 
 from app import opaque
-from app.client_assertions import ASSERTION_TYPE, claimed_client_id
+from app.client_assertions import ASSERTION_TYPE, claimed_client_id, parse
 from app.errors import InvalidClient, InvalidRequest
 from app.store.clients import find_client
 
@@ -80,10 +80,11 @@ def _authenticate_with_assertion(database, params, authorization_header, asserti
         raise InvalidRequest("client_assertion_type was sent without client_assertion")
     if assertions is None:
         raise InvalidClient("This endpoint does not accept client assertions")
-    client = find_client(database, params.get("client_id") or claimed_client_id(assertion))
+    parsed = parse(assertion)
+    client = find_client(database, params.get("client_id") or claimed_client_id(parsed[1]))
     if client is None or not client.is_active:
         raise InvalidClient()
     if client.token_endpoint_auth_method != KEY_METHOD:
         raise InvalidClient("This client is not registered for private_key_jwt; it cannot use a client assertion")
-    assertions.verify(client, assertion, endpoint)
+    assertions.verify(client, parsed, endpoint)
     return client

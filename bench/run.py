@@ -31,8 +31,8 @@ Scenarios:
   client_credentials  POST token, confidential client, HTTP Basic (one RS256 signature)
   client_credentials_private_key_jwt
                       POST token, client_credentials authenticated with private_key_jwt (RFC 7523): each
-                      request carries its own ES256 client assertion (a fresh jti, aud the token endpoint),
-                      so on top of the plain scenario the server verifies one ES256 signature and records
+                      request carries its own RS256 client assertion (a fresh jti, aud the token endpoint),
+                      so on top of the plain scenario the server verifies one RS256 signature and records
                       one jti (a single-use INSERT). An assertion is accepted once, so the load generator
                       cannot repeat one request: the assertions are signed before the scenario starts (a
                       pool sized for KEY_RATE_CAP req/s for the whole duration, each lives 5 minutes) and
@@ -318,28 +318,46 @@ def seed_base(env):
 
 
 def seed_key_service(env, workdir):
-    """A private_key_jwt service registered with the admin CLI (--jwks-file); (client, its P-256 private key)."""
-    from cryptography.hazmat.primitives.asymmetric import ec
-    from jwt.algorithms import ECAlgorithm
+    """A private_key_jwt service registered with the admin CLI (--jwks-file); (client, its RSA private key as PEM)."""
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import rsa
+    from jwt.algorithms import RSAAlgorithm
 
-    private = ec.generate_private_key(ec.SECP256R1())
+    private = rsa.generate_private_key(public_exponent=65537, key_size=2048)
     jwks_file = Path(workdir) / "key-service-jwks.json"
-    public = {**ECAlgorithm.to_jwk(private.public_key(), as_dict=True), "kid": "bench-1", "alg": "ES256"}
+    public = {**RSAAlgorithm.to_jwk(private.public_key(), as_dict=True), "kid": "bench-1", "alg": "RS256"}
     jwks_file.write_text(json.dumps({"keys": [public]}))
     client = cli(env, "client", "create", "--name", "Bench key service", "--audience", "global",
                  "--grant", "client_credentials", "--scope", "api.read", "--scope", "api.write",
                  "--auth-method", "private_key_jwt", "--jwks-file", str(jwks_file))
-    return client, private
+    pem = private.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                serialization.NoEncryption())
+    return client, pem
 
 
-def sign_assertions(client_id, private_key, token_url, count):
-    """count client assertions, each with its own jti, valid for the next 5 minutes (RFC 7523 §3)."""
+def _sign_assertion_range(client_id, pem, token_url, first, count):
     import jwt
+    from cryptography.hazmat.primitives import serialization
 
+    key = serialization.load_pem_private_key(pem, None)
     now = int(time.time())
     claims = {"iss": client_id, "sub": client_id, "aud": token_url, "iat": now, "exp": now + 300}
-    return [jwt.encode({**claims, "jti": f"bench-{now}-{n}"}, private_key, algorithm="ES256",
-                       headers={"kid": "bench-1"}) for n in range(count)]
+    return [jwt.encode({**claims, "jti": f"bench-{now}-{n}"}, key, algorithm="RS256", headers={"kid": "bench-1"})
+            for n in range(first, first + count)]
+
+
+def sign_assertions(client_id, pem, token_url, count):
+    """count RS256 client assertions, each with its own jti, valid for the next 5 minutes (RFC 7523 §3).
+
+    RS256, the usual private_key_jwt algorithm (OIDC Core's default, Authlib's); signed on every core.
+    """
+    processes = loadgen.cpu_count()
+    shares = [count // processes + (i < count % processes) for i in range(processes)]
+    firsts = [sum(shares[:i]) for i in range(processes)]
+    with concurrent.futures.ProcessPoolExecutor(processes) as pool:
+        parts = pool.map(_sign_assertion_range, [client_id] * processes, [pem] * processes,
+                         [token_url] * processes, firsts, shares)
+        return [assertion for part in parts for assertion in part]
 
 
 def key_spec(args, base, token_url):
@@ -347,7 +365,7 @@ def key_spec(args, base, token_url):
     count = math.ceil(KEY_RATE_CAP * args.duration) + args.connections + 1
     started = time.perf_counter()
     assertions = sign_assertions(base["key_service"]["client_id"], base["key_private_key"], token_url, count)
-    log(f"signed {count} ES256 client assertions for {KEY_SCENARIO} in {time.perf_counter() - started:.1f} s")
+    log(f"signed {count} RS256 client assertions for {KEY_SCENARIO} in {time.perf_counter() - started:.1f} s")
     body = urlencode({"grant_type": "client_credentials", "client_assertion_type": ASSERTION_TYPE})
     # feed "chain" with the ok200 classifier: no answer feeds a chain, so each item is sent once.
     spec = loadgen.LoadSpec(KEY_SCENARIO, "POST", TOKEN_PATH, {"Content-Type": FORM},
