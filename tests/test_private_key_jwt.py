@@ -10,10 +10,12 @@ import sys
 
 import jwt
 import pytest
+from cryptography.hazmat.primitives.asymmetric import rsa
 
 from app import opaque
+from app.admin import AdminError
 from app.demo import create_demo
-from tests.client_keys import ASSERTION_TYPE, TOKEN_URL, assertion_claims, assertion_form, jwks, new_key
+from tests.client_keys import ASSERTION_TYPE, TOKEN_URL, ClientKey, assertion_claims, assertion_form, jwks, new_key
 from tests.conftest import DISCOVERY_PATH, TOKEN_PATH
 from tests.helpers import DEVICE_AUTHORIZE_PATH, DEVICE_GRANT, ISSUER, basic, verify_with_jwks
 
@@ -366,3 +368,9 @@ def test_the_demo_key_service_gets_a_token_with_the_walkthroughs_own_commands(ht
     token = post_token(http, assertion, scope="reports.read").json["access_token"]
     assert verify_with_jwks(http, token, service["client_id"])["scope"] == "reports.read"
     refused(post_token(http, assertion, status=401))
+
+
+def test_registering_an_rsa_key_under_2048_bits_is_refused(make_client):
+    weak = ClientKey("RS256", "weak", rsa.generate_private_key(public_exponent=65537, key_size=1024))
+    with pytest.raises(AdminError, match="2048 bits"):
+        make_client(name="Weak", auth_method="private_key_jwt", jwks=jwks(weak))
