@@ -7,9 +7,10 @@ import falcon
 from app import db as dbmod
 from app import errorhandling
 from app.audit import Audit
-from app.authorization import RESUME_PATH, Authorizer
+from app.authorization import CONSENT_PATH, RESUME_PATH, Authorizer
 from app.client_assertions import ClientAssertions
 from app.clock import SystemClock
+from app.consent import ConsentPage, Consents
 from app.device import DEVICE_PAGE, DeviceAuthorizations
 from app.config import API_PREFIX, ISSUER_PATH
 from app.grants import build_grants
@@ -22,6 +23,7 @@ from app.pages import Pages
 from app.pushed_authorization import PAR_PATH, PushedAuthorizations
 from app.ratelimit import Throttle
 from app.resources.authorize import AuthorizeContinueResource, AuthorizeResource
+from app.resources.consent import ConsentResource
 from app.resources.device import DeviceAuthorizeResource, DeviceVerifyResource
 from app.resources.device_page import DevicePageResource
 from app.resources.discovery import discovery_document
@@ -113,7 +115,8 @@ def create_app(config, *, clock=None, database=None, prepare=True):
     grants = build_grants(database=database, clock=services.clock, config=config, keyring=services.keyring,
                           tokens=services.tokens, audit=services.audit)
     pages = Pages(sessions)
-    authorizer = Authorizer(database, config, services.clock)
+    consents = Consents(database, services.clock, services.audit)
+    authorizer = Authorizer(database, config, services.clock, consents)
     signin = SignIn(database, services.clock, services.throttle, services.audit)
     devices = DeviceAuthorizations(database, config, services.clock, services.throttle, services.audit)
 
@@ -140,6 +143,8 @@ def create_app(config, *, clock=None, database=None, prepare=True):
     app.add_route(ISSUER_PATH + "/logout",
                   LogoutResource(Logout(database, services.keyring, sessions, services.audit), sessions, pages, config))
     app.add_route(RESUME_PATH, AuthorizeContinueResource(authorizer, sessions))
+    app.add_route(CONSENT_PATH, ConsentResource(ConsentPage(database, config, authorizer, consents), sessions, pages,
+                                                config))
     app.add_route("/login", LoginResource(signin, sessions, pages, config))
     app.add_route("/login/tenant", LoginTenantResource(signin, sessions, pages, config))
     app.add_route("/static/{name}", StaticResource())

@@ -8,8 +8,9 @@ import re
 from dataclasses import dataclass
 from urllib.parse import parse_qs, quote, urlsplit
 
-from app.errors import (AuthorizationRedirect, InvalidRequest, InvalidScope, LoginRequired, OAuthError,
-                        PageError, RequestNotSupported, UnauthorizedClient, UnsupportedResponseType)
+from app.errors import (AuthorizationRedirect, ConsentRequired, InvalidRequest, InvalidScope, LoginRequired,
+                        OAuthError, PageError, RequestNotSupported, UnauthorizedClient, UnsupportedResponseType)
+from app.redirect_uris import redirect_uri_matches
 from app.scopes import parse_scope, require_subset
 from app.store import authorization_codes, authorization_requests
 from app.store.clients import find_client
@@ -20,6 +21,7 @@ REQUIRED = ("response_type", "client_id", "redirect_uri", "scope")
 PROMPTS = ("none", "login", "consent", "select_account")
 _PKCE_VALUE = re.compile(r"^[A-Za-z0-9\-._~]{43,128}$")
 RESUME_PATH = "/authorize/continue"
+CONSENT_PATH = "/authorize/consent"
 
 
 @dataclass(frozen=True)
@@ -37,13 +39,13 @@ class AuthorizationParams:
 
 
 def check_client_and_redirect_uri(database, params):
-    """The client must be an active GLOBAL app and redirect_uri one of its URIs, character for character."""
+    """The client must be an active GLOBAL app and redirect_uri one it registered (RFC 6749 §3.1.2.3, RFC 8252 §7.3)."""
     client = find_client(database, params["client_id"])
     if client is None or not client.is_active or not client.is_global:
         raise PageError("Unknown application",
                         "The application that sent you here is not registered for platform sign-in. "
                         "Return to it and contact its support.", status=400)
-    if params["redirect_uri"] not in client.redirect_uris:
+    if not redirect_uri_matches(client, params["redirect_uri"]):
         raise PageError("Invalid redirect address",
                         f"{client.name} asked to send you to an address it has not registered, so the "
                         "sign-in was stopped. Return to the application and contact its support.", status=400)
@@ -138,6 +140,11 @@ def resume_path(request_id):
     return RESUME_PATH + "?request=" + quote(request_id)
 
 
+def consent_path(request_id):
+    """The consent page of a stored request (OIDC Core §3.1.2.4)."""
+    return CONSENT_PATH + "?request=" + quote(request_id)
+
+
 def resumed_request_id(next_path):
     """The stored request a login page's next path resumes, or None."""
     parts = urlsplit(next_path or "")
@@ -154,10 +161,11 @@ def _expired_link():
 class Authorizer:
     """Decides what a valid authorization request leads to, and issues codes."""
 
-    def __init__(self, database, config, clock):
+    def __init__(self, database, config, clock, consents):
         self._database = database
         self._config = config
         self._clock = clock
+        self._consents = consents
 
     def _usable(self, session):
         """The session, unless its user or tenant was suspended after signing in."""
@@ -166,26 +174,39 @@ class Authorizer:
         return session if find_active_user(self._database, session.user_id, session.tenant_id) else None
 
     def authorize(self, request, session):
-        """The URL to send the browser to: the client with a code, or the login page."""
+        """The URL to send the browser to: the client with a code, the consent page, or the login page."""
         session = self._usable(session)
         now = int(self._clock.now())
         if "none" in request.prompt:
             if needs_sign_in(request, session, now):
                 raise AuthorizationRedirect(LoginRequired("The user is not signed in"), request.redirect_uri,
                                             request.state, self._config.issuer)
+            if self._consents.needed(request, session):
+                raise AuthorizationRedirect(ConsentRequired("The user has not allowed this application yet"),
+                                            request.redirect_uri, request.state, self._config.issuer)
             return self.issue_code(request, session)
         if not needs_sign_in(request, session, now):
-            return self.issue_code(request, session)
-        request_id = authorization_requests.insert(
+            if not self._consents.needed(request, session):
+                return self.issue_code(request, session)
+            return consent_path(self._store(request, now))
+        request_id = self._store(request, now)
+        return self.sign_in_url(request_id, request)
+
+    def _store(self, request, now):
+        """Keep the request for the page that finishes it; returns its id (the browser's only handle)."""
+        return authorization_requests.insert(
             self._database, application_id=request.client.id, redirect_uri=request.redirect_uri,
             scope=request.scope, state=request.state, nonce=request.nonce, code_challenge=request.code_challenge,
             code_challenge_method=request.code_challenge_method, prompts=request.prompt,
             login_hint=request.login_hint, max_age=request.max_age, now=now,
             ttl=self._config.authorization_request_ttl)
+
+    @staticmethod
+    def sign_in_url(request_id, request):
         return login_url(resume_path(request_id), request.login_hint)
 
-    def resume(self, request_id, session):
-        """After sign-in: finish a stored request with a code (once), or send the user to sign in again."""
+    def open_request(self, request_id, session):
+        """(stored, request, session) of an open stored request; session is None while a sign-in is needed."""
         stored = authorization_requests.find(self._database, request_id)
         now = int(self._clock.now())
         if stored is None or not stored.is_open(now):
@@ -198,9 +219,22 @@ class Authorizer:
                                       stored.login_hint, stored.max_age)
         session = self._usable(session)
         if needs_sign_in(request, session, now, stored.created_at):
-            return login_url(resume_path(request_id), request.login_hint)
-        if not authorization_requests.complete(self._database, stored.id, now):
+            session = None
+        return stored, request, session
+
+    def consume(self, stored):
+        """Single use: this caller completes the request, or it is an expired link."""
+        if not authorization_requests.complete(self._database, stored.id, int(self._clock.now())):
             raise _expired_link()
+
+    def resume(self, request_id, session):
+        """After sign-in: the consent page when needed, else a code (once); or sign in again."""
+        stored, request, session = self.open_request(request_id, session)
+        if session is None:
+            return self.sign_in_url(request_id, request)
+        if self._consents.needed(request, session):
+            return consent_path(request_id)
+        self.consume(stored)
         return self.issue_code(request, session)
 
     def issue_code(self, request, session):

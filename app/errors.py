@@ -109,6 +109,12 @@ class LoginRequired(OAuthError):
                    headers={"WWW-Authenticate": 'Cookie realm="platform-oauth", login="/login"'})
 
 
+class ConsentRequired(OAuthError):
+    """OIDC Core §3.1.2.6: prompt=none, but the user has not allowed this application these scopes."""
+
+    error = "consent_required"
+
+
 class RequestNotSupported(OAuthError):
     """OIDC Core §3.1.2.6: request objects are not supported."""
 

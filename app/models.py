@@ -208,7 +208,18 @@ class PushedAuthorizationRequest(BaseModel):
     used_at = pw.BigIntegerField(null=True)
 
 
+class Consent(BaseModel):
+    user = pw.ForeignKeyField(User)
+    application = pw.ForeignKeyField(Application)
+    scope = pw.TextField()
+    granted_at = pw.BigIntegerField()
+
+    class Meta:
+        indexes = ((("user", "application", "scope"), True),)
+
+
 ALL_MODELS = [
     Tenant, User, Application, SsoSession, AuthorizationRequest, LoginChallenge, AuthorizationCode,
-    DeviceAuthorization, RefreshToken, SigningKey, AuditEvent, RateCounter, UsedJti, PushedAuthorizationRequest,
+    DeviceAuthorization, RefreshToken, SigningKey, AuditEvent, RateCounter, UsedJti, Consent,
+    PushedAuthorizationRequest,
 ]

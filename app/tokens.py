@@ -11,6 +11,11 @@ def at_hash(access_token):
     return b64url(hashlib.sha256(access_token.encode("ascii")).digest()[:16])
 
 
+def present_claims(claims):
+    """The claims that have a value: OIDC Core §5.3.2 omits a claim rather than sending it null or empty."""
+    return {name: value for name, value in claims.items() if value is not None and value != ""}
+
+
 class TokenIssuer:
     """Builds and signs JWTs with the key ring's active key."""
 
@@ -59,9 +64,7 @@ class TokenIssuer:
             "auth_time": int(auth_time),
             "at_hash": at_hash(access_token),
             "tenant_id": str(tenant_id),
+            "nonce": nonce,
+            "sid": sid,
         }
-        if nonce is not None:
-            claims["nonce"] = nonce
-        if sid is not None:
-            claims["sid"] = sid
-        return self._keyring.sign(claims, typ="JWT")
+        return self._keyring.sign(present_claims(claims), typ="JWT")

@@ -4,6 +4,7 @@ import jwt
 
 from app.errors import InsufficientScope, InvalidToken
 from app.store.users import find_active_user
+from app.tokens import present_claims
 
 
 def userinfo_claims(keyring, database, authorization):
@@ -30,4 +31,4 @@ def userinfo_claims(keyring, database, authorization):
                       updated_at=user.updated_at)
     if "email" in scopes:
         result.update(email=user.email, email_verified=user.email_verified)
-    return result
+    return present_claims(result)

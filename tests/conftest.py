@@ -24,7 +24,7 @@ JWKS_PATH = "/api/v1/platform/.well-known/jwks.json"
 DISCOVERY_PATH = "/api/v1/platform/oauth/.well-known/openid-configuration"
 
 # Children before parents, so deleting in this order respects foreign keys.
-TABLES = ["pushed_authorization_request", "used_jti", "rate_counter", "audit_event", "refresh_token",
+TABLES = ["pushed_authorization_request", "consent", "used_jti", "rate_counter", "audit_event", "refresh_token",
           "device_authorization", "authorization_code", "authorization_request", "login_challenge", "sso_session",
           "application", '"user"', "tenant", "signing_key"]
 

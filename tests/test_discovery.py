@@ -2,7 +2,7 @@
 
 from tests.conftest import DISCOVERY_PATH, ISSUER_BASE
 from tests.conftest import TOKEN_PATH
-from tests.helpers import ISSUER, basic
+from tests.helpers import AUTHORIZE_PATH, ISSUER, authorize_params, basic, pkce_pair
 
 
 def test_discovery_names_the_issuer_and_the_endpoints(http):
@@ -11,6 +11,7 @@ def test_discovery_names_the_issuer_and_the_endpoints(http):
     assert document["jwks_uri"] == ISSUER_BASE + "/api/v1/platform/.well-known/jwks.json"
     assert document["token_endpoint"] == ISSUER + "/token"
     assert document["id_token_signing_alg_values_supported"] == ["RS256"]
+    assert document["access_token_signing_alg_values_supported"] == ["RS256"]  # ES256: test_es256_access_tokens.py
     assert document["subject_types_supported"] == ["public"]
 
 
@@ -56,3 +57,16 @@ def test_advertised_flow_features(http):
     assert document["code_challenge_methods_supported"] == ["S256"]
     assert document["authorization_response_iss_parameter_supported"] is True
     assert set(document["scopes_supported"]) == {"openid", "profile", "email", "offline_access"}
+
+
+def test_every_advertised_prompt_value_is_accepted(http, client, signed_in):
+    """prompt=consent shows the consent page (tests/test_consent.py); none, login, select_account: test_authorize.py."""
+    prompts = http.get(DISCOVERY_PATH).json["prompt_values_supported"]
+    assert set(prompts) == {"none", "login", "consent", "select_account"}
+    for prompt in prompts:
+        _, challenge = pkce_pair()
+        params = authorize_params(client, prompt=prompt, code_challenge=challenge, code_challenge_method="S256")
+        location = http.get(AUTHORIZE_PATH, params, status=303).headers["Location"]
+        assert "error=" not in location, (prompt, location)
+        if prompt == "consent":
+            assert location.startswith("/authorize/consent?request="), location

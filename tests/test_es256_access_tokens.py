@@ -17,7 +17,7 @@ from app.config import ConfigError, load_config
 from app.keygen import thumbprint
 from app.store import signing_keys
 from app.store.signing_keys import list_keys, rotate_keys
-from tests.conftest import JWKS_PATH
+from tests.conftest import DISCOVERY_PATH, JWKS_PATH
 from tests.helpers import ISSUER, b64json, bearer, client_credentials, refresh, sign_in_tokens
 
 
@@ -134,3 +134,9 @@ def test_no_single_character_change_to_an_es256_token_is_accepted(services, data
     replacement = data.draw(st.sampled_from("AQgw_-.9zZ=+/ ").filter(lambda c: c != token[position]))
     with pytest.raises(jwt.PyJWTError):
         services.keyring.decode(token[:position] + replacement + token[position + 1:])
+
+
+def test_discovery_advertises_es256_for_access_tokens_and_rs256_for_id_tokens(http):
+    document = http.get(DISCOVERY_PATH).json
+    assert document["access_token_signing_alg_values_supported"] == ["ES256"]
+    assert document["id_token_signing_alg_values_supported"] == ["RS256"]

@@ -105,6 +105,43 @@ def test_authlib_completes_the_code_flow_with_pkce_and_the_id_token_verifies(ser
     assert re.match(r"^[\w-]+\.[\w-]+\.[\w-]+$", refreshed["access_token"])
 
 
+def test_authlib_through_the_consent_page_on_an_ephemeral_loopback_port(server):
+    """A third-party CLI (--require-consent) listening on a port of its choosing (RFC 8252 §7.3)."""
+    client_info = server.cli("client", "create", "--name", "Partner CLI", "--audience", "global", "--public",
+                             "--grant", "authorization_code", "--redirect-uri", REDIRECT_URI,
+                             "--scope", "openid profile", "--require-consent")
+    ephemeral = "http://127.0.0.1:51234/callback"
+    metadata = requests.get(server.url + "/api/v1/platform/oauth/.well-known/openid-configuration").json()
+    assert "consent" in metadata["prompt_values_supported"]
+    client = OAuth2Session(client_info["client_id"], scope="openid profile", redirect_uri=ephemeral,
+                           code_challenge_method="S256", token_endpoint_auth_method="none")
+    verifier = "c" * 20 + "onsent-" + "y" * 30
+    url, state = client.create_authorization_url(metadata["authorization_endpoint"], code_verifier=verifier)
+
+    browser = requests.Session()
+    login_page = follow_until(browser, server.url, browser.get(url, allow_redirects=False), ephemeral)
+    password_page = submit_first_form(browser, server.url, login_page, email="ada@example.com")
+    signed_in = submit_first_form(browser, server.url, password_page, password="analytical engine")
+    consent_page = follow_until(browser, server.url, signed_in, ephemeral)
+    assert "Allow Partner CLI to use your account?" in consent_page.text and "See your name" in consent_page.text
+    allowed = submit_first_form(browser, server.url, consent_page, action="allow")
+    callback = follow_until(browser, server.url, allowed, ephemeral)
+    assert f"state={state}" in callback
+
+    token = client.fetch_token(metadata["token_endpoint"], authorization_response=callback, code_verifier=verifier)
+    keys = JsonWebKey.import_key_set(requests.get(metadata["jwks_uri"]).json())
+    claims = jwt.decode(token["id_token"], keys, claims_options={
+        "iss": {"essential": True, "value": metadata["issuer"]},
+        "aud": {"essential": True, "value": client_info["client_id"]}})
+    claims.validate()
+
+    # Consent is remembered: a silent request for the same scopes comes straight back with a code.
+    url, state = client.create_authorization_url(metadata["authorization_endpoint"], code_verifier=verifier,
+                                                 prompt="none")
+    silent = follow_until(browser, server.url, browser.get(url, allow_redirects=False), ephemeral)
+    assert f"state={state}" in silent and "code=" in silent and "error" not in silent
+
+
 def test_authlib_client_credentials_against_gunicorn(server):
     info = server.cli("client", "create", "--name", "Billing", "--audience", "global", "--grant",
                       "client_credentials", "--scope", "billing.read")

@@ -182,6 +182,15 @@ HOT_STATEMENTS = [
     ("used_jti.use_once",
      "INSERT INTO used_jti (kind, jti_hash, expires_at) VALUES (?, ?, ?) ON CONFLICT (kind, jti_hash) DO NOTHING",
      ("client_assertion", DIGEST, NOW)),
+    # app/store/consents.py granted_scopes (every authorization request of a --require-consent client)
+    ("consents.granted_scopes",
+     "SELECT scope FROM consent WHERE user_id = ? AND application_id = ?",
+     (4711, 42)),
+    # app/store/consents.py grant (Allow on the consent page)
+    ("consents.grant",
+     "INSERT INTO consent (user_id, application_id, scope, granted_at) VALUES (?, ?, ?, ?)"
+     " ON CONFLICT (user_id, application_id, scope) DO NOTHING",
+     (4711, 42, "openid", NOW)),
     # app/signin.py SignIn.redeem_challenge: login_challenge by challenge_hash
     ("signin.redeem_challenge: challenge by challenge_hash",
      "SELECT id, user_ids, next_path, expires_at, used_at FROM login_challenge WHERE challenge_hash = ?",

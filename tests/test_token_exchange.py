@@ -145,6 +145,23 @@ def test_the_new_token_never_outlives_the_subject_token(http, gateway, orders_ap
     assert claims["exp"] == unverified(gateway_token)["exp"]
 
 
+def test_without_audience_the_token_is_for_the_requesting_client(http, gateway, user_token):
+    """RFC 8693 §2.1: audience is optional; the requester itself is then the target."""
+    body = exchange(http, gateway, user_token(scope="openid api.read")).json
+    assert body["issued_token_type"] == ACCESS_TOKEN_TYPE
+    claims = verify_with_jwks(http, body["access_token"], audience=gateway["client_id"], typ="at+jwt")
+    assert (claims["sub"], claims["tenant_id"], claims["scope"]) == ("42", "7", "openid api.read")
+    assert claims["act"] == {"sub": gateway["client_id"]}
+
+
+def test_without_audience_the_token_still_never_outlives_the_subject_token(http, gateway, gateway_token, clock):
+    clock.advance(3000)
+    body = exchange(http, gateway, gateway_token).json
+    assert body["expires_in"] == 600
+    claims = verify_with_jwks(http, body["access_token"], audience=gateway["client_id"], clock=clock)
+    assert claims["exp"] == unverified(gateway_token)["exp"]
+
+
 def test_the_requesters_own_shorter_lifetime_applies(http, services, gateway, orders_api, user_token):
     set_application(services, gateway, "access_token_ttl", 120)
     body = exchange(http, gateway, user_token(), audience=orders_api["client_id"]).json
@@ -280,10 +297,9 @@ def test_the_resource_parameter_is_invalid_target(http, gateway, orders_api, gat
     {"subject_token_type": "access_token"},
     {"requested_token_type": "urn:ietf:params:oauth:token-type:refresh_token"},
     {"requested_token_type": "urn:ietf:params:oauth:token-type:id_token"},
-    {"audience": None},
     {"actor_token": "something", "actor_token_type": ACCESS_TOKEN_TYPE},
 ], ids=["no-subject_token", "no-subject_token_type", "id_token-type", "refresh_token-type", "jwt-type",
-        "bare-type", "requested-refresh_token", "requested-id_token", "no-audience", "actor_token"])
+        "bare-type", "requested-refresh_token", "requested-id_token", "actor_token"])
 def test_a_malformed_exchange_request_is_invalid_request(http, gateway, orders_api, gateway_token, params):
     """RFC 8693 §2.2.2: a request that is not valid is invalid_request."""
     form = {"audience": orders_api["client_id"], **params}

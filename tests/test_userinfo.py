@@ -78,6 +78,24 @@ def test_the_claim_values_describe_the_signed_in_user_and_tenant(http, access_to
     assert body["email_verified"] is True
 
 
+def test_claims_without_a_value_are_left_out_not_sent_empty(http, client, tenant, make_user):
+    """OIDC Core §5.3.2: a claim with no value is omitted (a user created without given or family name)."""
+    make_user(email="bo@example.com", name="Bo", email_verified=False)
+    tokens = sign_in_tokens(http, client, "bo@example.com", scope="openid profile email")
+    body = userinfo(http, "GET", tokens["access_token"]).json
+    assert "given_name" not in body and "family_name" not in body
+    assert body["name"] == "Bo" and body["email_verified"] is False  # false is a value, not an absence
+    assert "" not in body.values() and None not in body.values()
+
+
+def test_an_id_token_has_no_empty_claims(http, client, tenant, make_user, clock):
+    make_user(email="bo@example.com", name="Bo")
+    tokens = sign_in_tokens(http, client, "bo@example.com", scope="openid profile")
+    claims = verify_with_jwks(http, tokens["id_token"], client["client_id"], clock=clock)
+    assert "nonce" not in claims  # the request sent none
+    assert "" not in claims.values() and None not in claims.values()
+
+
 def test_sub_and_tenant_match_the_id_token(http, client, user, clock):
     tokens = sign_in_tokens(http, client)
     claims = verify_with_jwks(http, tokens["id_token"], client["client_id"], clock=clock)

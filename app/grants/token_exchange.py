@@ -31,7 +31,8 @@ class TokenExchangeGrant:
             raise UnauthorizedClient("Public clients cannot use token exchange")
         self._check_request(params)
         claims = self._subject_claims(client, params["subject_token"])
-        audience = self._target(params["audience"], claims)
+        # RFC 8693 §2.1: audience is optional; without one the token is for the requester itself.
+        audience = self._target(params.get("audience", client.client_id), claims)
         scope = self._scope(params, claims)
         act = {"sub": client.client_id}
         if "act" in claims:
@@ -69,9 +70,6 @@ class TokenExchangeGrant:
         # The requester itself is the actor; a separate actor token would name a party we cannot vouch for.
         if "actor_token" in params or "actor_token_type" in params:
             raise InvalidRequest("actor_token is not supported; the requesting client is the actor")
-        # A token with no named target would be as broad as the one presented, so ask for one.
-        if "audience" not in params:
-            raise InvalidRequest("audience is required: the client_id of the application the token is for")
         # Ignoring resource would issue a token for a target other than the one asked for (§2.2.2).
         if "resource" in params:
             raise InvalidTarget("resource is not supported; name the target application with audience")

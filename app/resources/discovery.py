@@ -33,7 +33,9 @@ def discovery_document(config, grant_types):
         "code_challenge_methods_supported": ["S256"],
         "subject_types_supported": ["public"],
         "id_token_signing_alg_values_supported": [ALGORITHM],
-        "access_token_signing_alg_values_supported": [ALGORITHM],
+        # Not registered by RFC 8414 (an extension its §2 allows, used by several servers): the one
+        # algorithm RFC 9068 access tokens are signed with, so a resource server can pin it.
+        "access_token_signing_alg_values_supported": [config.access_token_alg],
         "claims_supported": CLAIMS,
         "prompt_values_supported": list(PROMPTS),
         "authorization_response_iss_parameter_supported": True,

@@ -282,10 +282,14 @@ def _paths():
             "The client and its redirect_uri are checked first; if either is wrong the person sees an error "
             "page, never a redirect. Every later error is redirected back to the client with `error`, "
             "`error_description`, `state` and `iss` (RFC 9207). A valid request goes to the tenant-agnostic "
-            "login page, or straight back to the client with a code when an SSO session is live.",
+            "login page, or straight back to the client with a code when an SSO session is live. A client "
+            "created with --require-consent (for scopes the user has not allowed it yet), and any request with "
+            "prompt=consent, shows the consent page first (Deny: `access_denied`; prompt=none: "
+            "`consent_required`). A public client's http://127.0.0.1 or http://[::1] redirect_uri matches on "
+            "any port (RFC 8252 §7.3).",
             {
-                "303": {"description": "To the login page, or back to the client's redirect_uri with a `code` "
-                                       "or an `error`.", "headers": LOCATION},
+                "303": {"description": "To the login page, the consent page, or back to the client's "
+                                       "redirect_uri with a `code` or an `error`.", "headers": LOCATION},
                 "400": _html_or_error("Unknown or inactive client, a redirect_uri that is not registered, or a "
                                       "request_uri that is unknown, expired, used or another client's: an HTML "
                                       "error page. " + MALFORMED_QUERY),

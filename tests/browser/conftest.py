@@ -100,6 +100,7 @@ class Seeded:
     web_client_id: str
     device_client_id: str
     tenant_ids: dict = field(default_factory=dict)
+    partner_client_id: str = ""  # a third-party web client: created with --require-consent
 
     @property
     def url(self):
@@ -143,7 +144,10 @@ def server(database_url, admin_database, cached_key, relying_party, tmp_path_fac
                        "--post-logout-redirect-uri", relying_party.signed_out, "--scope", WEB_SCOPES)
         device = live.cli("client", "create", "--name", "Living-room TV", "--audience", "global", "--public",
                           "--grant", DEVICE_GRANT, "--scope", WEB_SCOPES)
-        yield Seeded(live, relying_party, web["client_id"], device["client_id"], tenant_ids)
+        partner = live.cli("client", "create", "--name", "Partner Planner", "--audience", "global", "--public",
+                           "--grant", "authorization_code", "--redirect-uri", relying_party.callback,
+                           "--scope", WEB_SCOPES, "--require-consent")
+        yield Seeded(live, relying_party, web["client_id"], device["client_id"], tenant_ids, partner["client_id"])
 
 
 # --- pages: console and CSP watch, and screenshots --------------------------------------------------------

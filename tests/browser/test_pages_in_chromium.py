@@ -159,6 +159,49 @@ def test_the_tenant_chooser_picks_the_workspace_the_tokens_are_for(page, server,
     assert userinfo["email"] == "sam@example.com"
 
 
+# --- consent -------------------------------------------------------------------------------------------
+
+def test_a_third_party_application_asks_for_consent_once_per_set_of_scopes(page, server, watch, shoot):
+    flow = authorize(server, client_id=server.partner_client_id, scope="openid profile")
+    page.goto(flow.url)
+    sign_in(page, "ada@example.com", PASSWORD)
+
+    check_page(page, "Allow access")
+    expect(page.get_by_role("heading", name="Allow Partner Planner to use your account?")).to_be_visible()
+    expect(page.locator("#scopes li")).to_have_text(["Sign you in and know who you are", "See your name"])
+    expect(page.locator("body")).to_contain_text("ada@example.com")
+    expect(page.locator("#destination")).to_contain_text("127.0.0.1")
+    focus_on(page, "allow")  # the keyboard reaches Allow, with a visible focus ring
+    ring = page.evaluate(FOCUS_RING)
+    assert ring["style"] != "none" and ring["width"] >= 2, ring
+    shoot("15-consent")
+    page.click("#allow")
+    callback = at_callback(page, server)
+    assert callback["state"] == flow.state and callback["iss"] == server.issuer and callback["code"]
+
+    again = authorize(server, client_id=server.partner_client_id, scope="openid")  # nothing new: no page
+    page.goto(again.url)
+    assert at_callback(page, server)["code"]
+
+    wider = authorize(server, client_id=server.partner_client_id, scope="openid profile email")
+    page.goto(wider.url)
+    check_page(page, "Allow access")
+    expect(page.locator("#scopes li")).to_have_count(3)
+
+
+def test_deny_on_the_consent_page_returns_access_denied_to_the_application(page, server, watch):
+    page.goto(server.url + "/login")
+    sign_in(page, "ada@example.com", PASSWORD)
+    flow = authorize(server, prompt="consent")  # the first-party client asks because the request says so
+    page.goto(flow.url)
+    check_page(page, "Allow access")
+    expect(page.get_by_role("heading", name="Allow Acme Notes to use your account?")).to_be_visible()
+    page.click("#deny")
+    callback = at_callback(page, server)
+    assert callback["error"] == "access_denied" and "code" not in callback
+    assert callback["state"] == flow.state and callback["iss"] == server.issuer
+
+
 # --- device flow ---------------------------------------------------------------------------------------
 
 def test_a_person_approves_a_device_on_the_device_page(page, server, watch, shoot):
