@@ -12,6 +12,7 @@ from app.client_assertions import ClientAssertions
 from app.clock import SystemClock
 from app.consent import ConsentPage, Consents
 from app.device import DEVICE_PAGE, DeviceAuthorizations
+from app.dpop import DPoPVerifier
 from app.config import API_PREFIX, ISSUER_PATH
 from app.grants import build_grants
 from app.keyring import KeyRing
@@ -119,6 +120,7 @@ def create_app(config, *, clock=None, database=None, prepare=True):
     authorizer = Authorizer(database, config, services.clock, consents)
     signin = SignIn(database, services.clock, services.throttle, services.audit)
     devices = DeviceAuthorizations(database, config, services.clock, services.throttle, services.audit)
+    dpop = DPoPVerifier(database, services.clock)
 
     app = ServiceApp(middleware=[RequestId(), RequestContext(database, pages)])
     app.req_options.auto_parse_form_urlencoded = False
@@ -132,14 +134,15 @@ def create_app(config, *, clock=None, database=None, prepare=True):
     pushed = PushedAuthorizations(database, config, services.clock, services.client_assertions)
     app.add_route(ISSUER_PATH + "/authorize", AuthorizeResource(authorizer, sessions, database, config, pushed))
     app.add_route(ISSUER_PATH + PAR_PATH, ParResource(pushed, config))
-    token_endpoint = TokenEndpoint(database, grants, services.audit, services.client_assertions,
-                                   config.issuer + "/token")
+    token_endpoint = TokenEndpoint(database, grants, services.audit, dpop, config.issuer + "/token",
+                                   services.client_assertions)
     app.add_route(ISSUER_PATH + "/token", TokenResource(token_endpoint, config))
     app.add_route(ISSUER_PATH + "/device/authorize",
                   DeviceAuthorizeResource(devices, database, config, services.client_assertions))
     app.add_route(ISSUER_PATH + "/device/verify", DeviceVerifyResource(devices, sessions, config))
     app.add_route(DEVICE_PAGE, DevicePageResource(devices, sessions, pages, database, config))
-    app.add_route(ISSUER_PATH + "/userinfo", UserinfoResource(services.keyring, database))
+    app.add_route(ISSUER_PATH + "/userinfo", UserinfoResource(services.keyring, database, dpop,
+                                                              config.issuer + "/userinfo"))
     app.add_route(ISSUER_PATH + "/logout",
                   LogoutResource(Logout(database, services.keyring, sessions, services.audit), sessions, pages, config))
     app.add_route(RESUME_PATH, AuthorizeContinueResource(authorizer, sessions))

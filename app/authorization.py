@@ -20,6 +20,8 @@ from app.urls import add_query, login_url
 REQUIRED = ("response_type", "client_id", "redirect_uri", "scope")
 PROMPTS = ("none", "login", "consent", "select_account")
 _PKCE_VALUE = re.compile(r"^[A-Za-z0-9\-._~]{43,128}$")
+# RFC 9449 §10: a SHA-256 JWK thumbprint (RFC 7638), base64url without padding.
+_JKT_VALUE = re.compile(r"^[A-Za-z0-9_-]{43}$")
 RESUME_PATH = "/authorize/continue"
 CONSENT_PATH = "/authorize/consent"
 
@@ -36,6 +38,7 @@ class AuthorizationParams:
     prompt: frozenset
     login_hint: str | None
     max_age: int | None
+    dpop_jkt: str | None = None
 
 
 def check_client_and_redirect_uri(database, params):
@@ -115,9 +118,12 @@ def _checked_params(client, params, pushed):
         if not max_age.isdigit():
             raise InvalidRequest("max_age must be a non-negative number of seconds")
         max_age = int(max_age)
+    dpop_jkt = params.get("dpop_jkt")
+    if dpop_jkt is not None and not _JKT_VALUE.match(dpop_jkt):
+        raise InvalidRequest("dpop_jkt must be the base64url SHA-256 JWK thumbprint of the DPoP key (RFC 9449 §10)")
     return AuthorizationParams(client, params["redirect_uri"], " ".join(scopes), params.get("state"),
                                params.get("nonce"), challenge, method, prompt,
-                               params.get("login_hint"), max_age)
+                               params.get("login_hint"), max_age, dpop_jkt)
 
 
 def needs_sign_in(request, session, now, requested_at=None):
@@ -199,7 +205,7 @@ class Authorizer:
             scope=request.scope, state=request.state, nonce=request.nonce, code_challenge=request.code_challenge,
             code_challenge_method=request.code_challenge_method, prompts=request.prompt,
             login_hint=request.login_hint, max_age=request.max_age, now=now,
-            ttl=self._config.authorization_request_ttl)
+            ttl=self._config.authorization_request_ttl, dpop_jkt=request.dpop_jkt)
 
     @staticmethod
     def sign_in_url(request_id, request):
@@ -216,7 +222,7 @@ class Authorizer:
             raise PageError("Unknown application", "The application is no longer available.", status=400)
         request = AuthorizationParams(client, stored.redirect_uri, stored.scope, stored.state, stored.nonce,
                                       stored.code_challenge, stored.code_challenge_method, stored.prompts,
-                                      stored.login_hint, stored.max_age)
+                                      stored.login_hint, stored.max_age, stored.dpop_jkt)
         session = self._usable(session)
         if needs_sign_in(request, session, now, stored.created_at):
             session = None
@@ -244,5 +250,5 @@ class Authorizer:
             tenant_id=session.tenant_id, session_id=session.id, redirect_uri=request.redirect_uri,
             scope=request.scope, nonce=request.nonce, code_challenge=request.code_challenge,
             code_challenge_method=request.code_challenge_method, auth_time=session.auth_time,
-            now=self._clock.now(), ttl=self._config.code_ttl)
+            now=self._clock.now(), ttl=self._config.code_ttl, dpop_jkt=request.dpop_jkt)
         return add_query(request.redirect_uri, {"code": code, "state": request.state, "iss": self._config.issuer})

@@ -1,16 +1,12 @@
 """`python -m app demo`: a demo tenant, user and clients, with a walkthrough to paste."""
 
-import json
 import secrets
 import shlex
 
-from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric import ec
-from jwt.algorithms import ECAlgorithm
-
 from app import admin
-from app.client_assertions import ASSERTION_TYPE
 from app.grants.authorization_code import s256
+from app.demo_dpop import create_dpop_cli, dpop_walkthrough
+from app.demo_key_service import create_key_service, key_service_walkthrough
 from app.device import DEVICE_GRANT
 from app.store import tenants
 from app.urls import add_query
@@ -40,46 +36,16 @@ def create_demo(database, clock, config):
     cli = admin.create_client(database, clock, name="Demo CLI", audience="global", public=True,
                               grants=["authorization_code", "refresh_token"], redirect_uris=[DEMO_REDIRECT_URI],
                               post_logout_redirect_uris=[DEMO_REDIRECT_URI], scopes=["openid", "profile", "email"])
-    key_service, private_key_pem = _key_service(database, clock)
+    dpop_cli = create_dpop_cli(database, clock, DEMO_REDIRECT_URI)
+    key_service, private_key_pem = create_key_service(database, clock)
+    verifier = secrets.token_urlsafe(48)
     return {"tenant": tenant, "user": {**user, "password": password},
-            "clients": {"service": service, "device": tv, "browser": cli,
+            "clients": {"service": service, "device": tv, "browser": cli, "dpop_cli": dpop_cli,
                         "key_service": {**key_service, "private_key_pem": private_key_pem}},
             "walkthrough": {**walkthrough(config, service, tv, cli, email),
+                            "dpop_cli": dpop_walkthrough(config, dpop_cli, DEMO_REDIRECT_URI, email, s256(verifier),
+                                                         verifier),
                             "private_key_jwt": key_service_walkthrough(config, key_service, private_key_pem)}}
-
-
-def _key_service(database, clock):
-    """A service that authenticates with private_key_jwt: a fresh P-256 key, only its public half registered."""
-    private = ec.generate_private_key(ec.SECP256R1())
-    public_jwk = {**ECAlgorithm.to_jwk(private.public_key(), as_dict=True), "kid": "demo-1", "alg": "ES256"}
-    service = admin.create_client(database, clock, name="Demo key-authenticated service", audience="global",
-                                  grants=["client_credentials"], scopes=["reports.read"],
-                                  auth_method="private_key_jwt", jwks={"keys": [public_jwk]})
-    pem = private.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                                serialization.NoEncryption()).decode()
-    return service, pem
-
-
-def key_service_walkthrough(config, service, private_key_pem):
-    """RFC 7523 §2.2: the service signs a one-minute assertion (new jti) for each token request."""
-    token_url = config.issuer + "/token"
-    client_id = json.dumps(service["client_id"])
-    # Double quotes inside, so the shell's single quotes wrap the program as it is.
-    sign = ("import jwt, time, uuid; now = int(time.time()); "
-            f'print(jwt.encode({{"iss": {client_id}, "sub": {client_id}, "aud": {json.dumps(token_url)}, '
-            '"jti": str(uuid.uuid4()), "iat": now, "exp": now + 60}, open("demo-service-key.pem").read(), '
-            'algorithm="ES256", headers={"kid": "demo-1"}))')
-    q = shlex.quote
-    return [
-        "# 1. the service keeps its private key (only the public key is registered):",
-        "cat > demo-service-key.pem <<'EOF'", *private_key_pem.strip().splitlines(), "EOF",
-        "# 2. each request carries a fresh assertion signed with it (PyJWT + cryptography, e.g. the service's "
-        ".venv/bin/python):",
-        f"ASSERTION=$(python3 -c {q(sign)})",
-        f"curl -s -d grant_type=client_credentials -d scope=reports.read -d client_assertion_type={q(ASSERTION_TYPE)} "
-        f"-d \"client_assertion=$ASSERTION\" {q(token_url)}",
-        "# the same assertion a second time is refused: each jti is accepted once",
-    ]
 
 
 def walkthrough(config, service, tv, cli, email):
@@ -123,6 +89,7 @@ def as_text(result):
     titles = {"client_credentials": "A back-office service gets a token",
               "device_flow": "A TV app signs in with the device flow",
               "browser_flow": "A CLI signs a person in through the browser (authorization code + PKCE)",
+              "dpop_cli": "A DPoP-bound CLI: every token is bound to its key (RFC 9449)",
               "private_key_jwt": "A service authenticates with its own key instead of a secret (private_key_jwt)"}
     for key, title in titles.items():
         lines += [f"== {title}", *result["walkthrough"][key], ""]

@@ -141,15 +141,29 @@ class ExpiredToken(OAuthError):
 
 
 class InvalidToken(OAuthError):
-    """RFC 6750 §3.1: a bad bearer token is 401 with a Bearer challenge."""
+    """RFC 6750 §3.1: a bad bearer token is 401 with a Bearer challenge (a DPoP one for DPoP, RFC 9449 §7.1)."""
 
     error = "invalid_token"
     status = 401
 
-    def __init__(self, description="The access token is invalid or expired"):
+    def __init__(self, description="The access token is invalid or expired", *, scheme="Bearer"):
         safe = description.replace('"', "'")
         super().__init__(description, headers={
-            "WWW-Authenticate": f'Bearer error="invalid_token", error_description="{safe}"'})
+            "WWW-Authenticate": f'{scheme} error="invalid_token", error_description="{safe}"'})
+
+
+class InvalidDPoPProof(OAuthError):
+    """RFC 9449 §5, §7.1: the DPoP proof is missing, malformed, or not by the key the token or code is bound to."""
+
+    error = "invalid_dpop_proof"
+
+    @classmethod
+    def challenge(cls, description, algorithms):
+        """At a protected resource: 401 with a DPoP challenge naming the error (RFC 9449 §7.1)."""
+        safe = description.replace('"', "'")
+        return cls(description, status=401, headers={
+            "WWW-Authenticate": f'DPoP error="invalid_dpop_proof", error_description="{safe}", '
+                                f'algs="{" ".join(algorithms)}"'})
 
 
 class InsufficientScope(OAuthError):

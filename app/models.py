@@ -94,6 +94,7 @@ class AuthorizationRequest(BaseModel):
     created_at = pw.BigIntegerField()
     expires_at = pw.BigIntegerField(index=True)
     completed_at = pw.BigIntegerField(null=True)
+    dpop_jkt = pw.TextField(null=True)
 
 
 class LoginChallenge(BaseModel):
@@ -120,6 +121,7 @@ class AuthorizationCode(BaseModel):
     created_at = pw.BigIntegerField()
     expires_at = pw.BigIntegerField(index=True)
     used_at = pw.BigIntegerField(null=True)
+    dpop_jkt = pw.TextField(null=True)
 
 
 class DeviceAuthorization(BaseModel):
@@ -156,6 +158,7 @@ class RefreshToken(BaseModel):
     expires_at = pw.BigIntegerField(index=True)
     rotated_at = pw.BigIntegerField(null=True)
     revoked_at = pw.BigIntegerField(null=True, index=True)
+    jkt = pw.TextField(null=True)
 
 
 class SigningKey(BaseModel):

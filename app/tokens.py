@@ -30,8 +30,8 @@ class TokenIssuer:
     def refresh_token_ttl(self, client):
         return client.refresh_token_ttl or self._config.refresh_token_ttl
 
-    def access_token(self, *, client, subject, scope, audience=None, tenant_id=None, extra=None):
-        """An RFC 9068 JWT access token; returns (token, expires_in)."""
+    def access_token(self, *, client, subject, scope, audience=None, tenant_id=None, extra=None, jkt=None):
+        """An RFC 9068 JWT access token, DPoP-bound by cnf.jkt when given (RFC 9449 §6.1); (token, expires_in)."""
         now = int(self._clock.now())
         ttl = self.access_token_ttl(client)
         claims = {
@@ -47,6 +47,8 @@ class TokenIssuer:
             claims["scope"] = scope
         if tenant_id is not None:
             claims["tenant_id"] = str(tenant_id)
+        if jkt is not None:
+            claims["cnf"] = {"jkt": jkt}
         if extra:
             claims.update(extra)
         return self._keyring.sign(claims, typ="at+jwt", alg=self._config.access_token_alg), ttl

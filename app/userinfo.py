@@ -1,21 +1,62 @@
-"""The userinfo endpoint's work (OIDC Core §5.3): the claims of a bearer access token's user, by scope."""
+"""The userinfo endpoint's work (OIDC Core §5.3): the claims of an access token's user, by scope.
+
+The token comes as `Bearer` (RFC 6750 §2.1) or, when it is DPoP-bound, as `DPoP` with a proof by its key
+(RFC 9449 §7.1); a DPoP-bound token is refused as Bearer, or a stolen copy would work without the key.
+"""
 
 import jwt
 
-from app.errors import InsufficientScope, InvalidToken
+from app.dpop import SIGNING_ALGORITHMS
+from app.errors import InsufficientScope, InvalidDPoPProof, InvalidToken
 from app.store.users import find_active_user
 from app.tokens import present_claims
 
 
-def userinfo_claims(keyring, database, authorization):
-    """Claims about the token's user, by the token's scopes (RFC 6750 §2.1 for the header)."""
+def _dpop_refusal(description):
+    return InvalidDPoPProof.challenge(description, SIGNING_ALGORITHMS)
+
+
+def _presented_token(authorization):
+    """(scheme, token): `Bearer <token>` or `DPoP <token>`, the scheme case-insensitive (RFC 9110 §11.1)."""
     scheme, _, token = authorization.partition(" ")
-    if scheme.lower() != "bearer" or not token.strip():
-        raise InvalidToken("Send the access token as 'Authorization: Bearer <token>'")
+    scheme, token = scheme.lower(), token.strip()
+    if scheme not in ("bearer", "dpop") or not token:
+        raise InvalidToken("Send the access token as 'Authorization: Bearer <token>' or, for a DPoP-bound "
+                           "token, 'Authorization: DPoP <token>' with a DPoP proof")
+    return scheme, token
+
+
+def verified_claims(keyring, authorization, check_proof):
+    """The access token's claims once the request proves what the token demands (RFC 9449 §7.1).
+
+    check_proof(token, fail) verifies the request's DPoP proof (with ath) and returns its key's thumbprint.
+    """
+    scheme, token = _presented_token(authorization)
+    if scheme == "dpop":
+        # The proof first: every refusal of it is invalid_dpop_proof, whatever the token is.
+        jkt = check_proof(token, _dpop_refusal)
     try:
-        claims = keyring.decode(token.strip(), typ="at+jwt")
+        claims = keyring.decode(token, typ="at+jwt")
     except jwt.PyJWTError:
-        raise InvalidToken() from None
+        raise InvalidToken(scheme="DPoP" if scheme == "dpop" else "Bearer") from None
+    cnf = claims.get("cnf")
+    bound = cnf.get("jkt") if isinstance(cnf, dict) else None
+    if scheme == "bearer":
+        if bound is not None:
+            raise InvalidToken("This access token is DPoP-bound: send it as 'Authorization: DPoP <token>' with a "
+                               "DPoP proof signed by its key")
+        return claims
+    if bound is None:
+        raise InvalidToken("This access token is not DPoP-bound; send it as 'Authorization: Bearer <token>'",
+                           scheme="DPoP")
+    if jkt != bound:
+        raise _dpop_refusal("The DPoP proof is signed by a key other than the one the access token is bound to")
+    return claims
+
+
+def userinfo_claims(keyring, database, authorization, check_proof):
+    """Claims about the token's user, by the token's scopes."""
+    claims = verified_claims(keyring, authorization, check_proof)
     scopes = str(claims.get("scope", "")).split()
     sub = str(claims["sub"])
     if "tenant_id" not in claims or not (sub.isascii() and sub.isdigit()):

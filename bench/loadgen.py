@@ -7,7 +7,9 @@ bounded time. Its body is either fixed, or built from a pool of items (refresh t
 - feed "cycle": each connection goes round its own slice of the pool (device polling: with a pool large
   enough, each device code comes back no sooner than pool/rate seconds);
 - feed "chain": each connection presents the refresh token the previous response rotated to it, and takes
-  a fresh one from its slice of the pool when a response carried none.
+  a fresh one from its slice of the pool when a response carried none;
+- feed "once": each connection uses each item of its slice once, in the header named by `item_header`
+  (DPoP proofs: a fresh one per request); a connection whose slice runs out sends "exhausted" (an error).
 
 Responses are classified per scenario (`classify`): "ok200" (200 is success), "device" (a 400 with
 authorization_pending or slow_down is the expected answer and is counted as a note, not an error),
@@ -48,7 +50,8 @@ class LoadSpec:
     body: bytes | None = None           # feed "static"
     body_template: str | None = None    # feed "cycle"/"chain": "{item}" is replaced by a pool item
     items: list = field(default_factory=list)
-    feed: str = "static"                # static | cycle | chain
+    feed: str = "static"                # static | cycle | chain | once
+    item_header: str | None = None      # feed "once": the header each item goes into (the body is `body`)
     classify: str = "ok200"             # ok200 | device | password | refresh
 
     def body_for(self, item):
@@ -82,9 +85,11 @@ class _Stats:
             self.samples.append(text)
 
 
-def _request_bytes(spec, port, body):
+def _request_bytes(spec, port, body, item=None):
     lines = [f"{spec.method} {spec.path} HTTP/1.1", f"Host: {HOST}:{port}"]
     lines += [f"{name}: {value}" for name, value in spec.headers.items()]
+    if item is not None:
+        lines.append(f"{spec.item_header}: {item}")
     if body is not None:
         lines.append(f"Content-Length: {len(body)}")
     return ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1") + (body or b"")
@@ -157,7 +162,7 @@ def _drive(spec, port, items, deadline, stats):
     """One connection's loop: send requests back to back until the deadline."""
     static = _request_bytes(spec, port, spec.body) if spec.feed == "static" else None
     chain = [items[0]] if spec.feed == "chain" and items else []
-    reserve = list(reversed(items[1:])) if spec.feed == "chain" else []
+    reserve = list(reversed(items[1:] if spec.feed == "chain" else items)) if spec.feed in ("chain", "once") else []
     position = 0
     sock = None
     while time.monotonic() < deadline:
@@ -166,6 +171,8 @@ def _drive(spec, port, items, deadline, stats):
         elif spec.feed == "cycle":
             request = _request_bytes(spec, port, spec.body_for(items[position % len(items)]))
             position += 1
+        elif spec.feed == "once":
+            request = _request_bytes(spec, port, spec.body, reserve.pop() if reserve else "exhausted")
         else:
             item = chain.pop() if chain else (reserve.pop() if reserve else "exhausted")
             request = _request_bytes(spec, port, spec.body_for(item))
@@ -302,6 +309,7 @@ local NTHREADS = __NTHREADS__
 local PER_THREAD = __PER_THREAD__
 local PREFIX = __PREFIX__
 local SUFFIX = __SUFFIX__
+local ITEM_HEADER = __ITEM_HEADER__
 
 n_ok, n_errors, n_pending, n_slow = 0, 0, 0, 0
 local items, queue = {}, {}
@@ -326,6 +334,12 @@ if FEED ~= "static" then
     if FEED == "cycle" then
       position = position % #items + 1
       item = items[position]
+    elseif FEED == "once" then
+      -- The item (a DPoP proof) goes into its header, once; the body stays the same.
+      local headers = {}
+      for name, value in pairs(wrk.headers) do headers[name] = value end
+      headers[ITEM_HEADER] = table.remove(items) or "exhausted"
+      return wrk.format(nil, nil, headers, wrk.body)
     else
       item = table.remove(queue) or table.remove(items) or "exhausted"
     end
@@ -396,6 +410,7 @@ def wrk_script(spec, datafile, threads, per_thread):
         "__PER_THREAD__": str(per_thread),
         "__PREFIX__": lua_string(prefix),
         "__SUFFIX__": lua_string(suffix),
+        "__ITEM_HEADER__": lua_string(spec.item_header) if spec.item_header else "nil",
     }
     script = _LUA
     for key, value in values.items():

@@ -29,6 +29,12 @@ the benchmark itself could not run.
 
 Scenarios:
   client_credentials  POST token, confidential client, HTTP Basic (one RS256 signature)
+  client_credentials_dpop
+                      the same, by a client created with --require-dpop: every request carries a fresh
+                      ES256 DPoP proof (RFC 9449), so the server also verifies one signature and records the
+                      proof's jti once; the proofs are signed before the load starts (bench/dpop_proofs.py says
+                      why), one per request, sent in the DPoP header by wrk or the Python generator alike;
+                      target: at least 0.75x the req/s of client_credentials
   client_credentials_private_key_jwt
                       POST token, client_credentials authenticated with private_key_jwt (RFC 7523): each
                       request carries its own RS256 client assertion (a fresh jti, aud the token endpoint),
@@ -59,6 +65,7 @@ server alone; CPU ms per request is the server's own cost and does not depend on
 import argparse
 import concurrent.futures
 import contextlib
+import dataclasses
 import glob
 import http.client
 import json
@@ -82,6 +89,7 @@ for _path in (str(BENCH_DIR), str(REPO_ROOT)):
     if _path not in sys.path:
         sys.path.insert(0, _path)
 
+import dpop_proofs  # noqa: E402
 import loadgen  # noqa: E402
 import peer_node  # noqa: E402
 import profile_workers  # noqa: E402
@@ -98,8 +106,8 @@ DEVICE_GRANT = "urn:ietf:params:oauth:grant-type:device_code"
 FORM = "application/x-www-form-urlencoded"
 
 KEY_SCENARIO = "client_credentials_private_key_jwt"
-SCENARIOS = ("client_credentials", KEY_SCENARIO, "refresh_token", "device_polling", "userinfo", "jwks", "discovery",
-             "password")
+SCENARIOS = ("client_credentials", "client_credentials_dpop", KEY_SCENARIO, "refresh_token", "device_polling",
+             "userinfo", "jwks", "discovery", "password")
 DATABASES = ("sqlite", "postgres")
 
 # Targets on this machine kind (2 cores, 2 workers, 16 connections): issue 7's, with issue 16's where it
@@ -112,6 +120,9 @@ POSTGRES_WITHIN = 0.20       # client_credentials on Postgres within 20 % of SQL
 PEER_RATIO_TARGET = 1.0      # client_credentials on SQLite vs node-oidc-provider, alternated in one run
 PASSWORD_SHARE = 0.85        # password step >= 85 % of the Argon2id verifications/s (one core x workers)
 LARGE_WITHIN = 0.10          # every figure on the large database within 10 % of the empty one
+DPOP_SHARE = 0.75            # client_credentials_dpop >= 75 % of client_credentials (issue 15)
+# Proofs signed per second of load: more than the fastest DPoP rate we expect, so no connection runs out.
+DPOP_RATE_CAP = 6000
 KEY_RATIO_TARGET = 0.75      # private_key_jwt client_credentials >= 0.75x plain client_credentials (issue 15)
 KEY_RATE_CAP = 5000          # req/s the assertion pool is sized for (more than 2 cores manage)
 ASSERTION_TYPE = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
@@ -314,7 +325,9 @@ def seed_base(env):
               "--redirect-uri", "http://127.0.0.1:9/callback", "--scope", USER_SCOPE)
     tv = cli(env, "client", "create", "--name", "Bench TV", "--audience", "global", "--public",
              "--grant", DEVICE_GRANT, "--grant", "refresh_token", "--scope", USER_SCOPE)
-    return {"tenant": tenant, "user": user, "service": service, "web": web, "tv": tv}
+    dpop_service = cli(env, "client", "create", "--name", "Bench DPoP service", "--audience", "global",
+                       "--grant", "client_credentials", "--scope", "api.read", "--scope", "api.write", "--require-dpop")
+    return {"tenant": tenant, "user": user, "service": service, "web": web, "tv": tv, "dpop_service": dpop_service}
 
 
 def seed_key_service(env, workdir):
@@ -495,6 +508,7 @@ def login_csrf(port):
 def build_specs(base, refresh_pool, device_pool, access_token, csrf):
     web_auth = tt.basic_auth_header(base["web"]["client_id"], base["web"]["client_secret"])
     service_auth = tt.basic_auth_header(base["service"]["client_id"], base["service"]["client_secret"])
+    dpop_auth = tt.basic_auth_header(base["dpop_service"]["client_id"], base["dpop_service"]["client_secret"])
     cookie, token = csrf
     device_prefix = urlencode({"grant_type": DEVICE_GRANT, "client_id": base["tv"]["client_id"]})
     password_form = urlencode({"csrf_token": token, "step": "password", "next": "", "email": USER_EMAIL,
@@ -503,6 +517,10 @@ def build_specs(base, refresh_pool, device_pool, access_token, csrf):
         "client_credentials": loadgen.LoadSpec(
             "client_credentials", "POST", TOKEN_PATH, {"Content-Type": FORM, "Authorization": service_auth},
             body=tt.TOKEN_BODY),
+        # Its pool of proofs is signed just before it runs (run_scenarios), so that they are fresh.
+        "client_credentials_dpop": loadgen.LoadSpec(
+            "client_credentials_dpop", "POST", TOKEN_PATH, {"Content-Type": FORM, "Authorization": dpop_auth},
+            body=tt.TOKEN_BODY, feed="once", item_header="DPoP"),
         "refresh_token": loadgen.LoadSpec(
             "refresh_token", "POST", TOKEN_PATH, {"Content-Type": FORM, "Authorization": web_auth},
             body_template="grant_type=refresh_token&refresh_token={item}", items=refresh_pool, feed="chain",
@@ -523,8 +541,10 @@ def build_specs(base, refresh_pool, device_pool, access_token, csrf):
 
 def smoke(spec, port, item=None):
     """One request of the scenario before the load: None when it is answered as expected, else why not."""
-    body = spec.body if spec.feed == "static" else spec.body_for(item)
+    body = spec.body if spec.feed in ("static", "once") else spec.body_for(item)
     headers = dict(spec.headers)
+    if spec.item_header:
+        headers[spec.item_header] = item
     status, _, answer = http_request(port, spec.method, spec.path, body, headers)
     ok = {"ok200": status == 200, "password": status == 200 and loadgen.SIGNED_IN in answer,
           "device": status == 400 and loadgen.PENDING in answer,
@@ -576,6 +596,9 @@ def run_scenarios(args, env, port, base, workdir, db_pid, label):
                           "device": spare_codes[0] if spare_codes else None}.get(spec.classify if spec else None)
             if name == KEY_SCENARIO:
                 spec, smoke_item = key_spec(args, base, issuer + "/token")
+            elif spec.item_header == "DPoP":
+                spec = fresh_proofs(spec, issuer + "/token", args.duration, label)
+                smoke_item, spec.items = spec.items[0], spec.items[1:]
             problem = smoke(spec, port, smoke_item)
             if problem:
                 log(f"[{label}] {name}: the smoke request was not answered as expected: {problem}")
@@ -608,6 +631,19 @@ def run_scenarios(args, env, port, base, workdir, db_pid, label):
             lines = profile_workers.summarize(stats, requests)
             PROFILES.append((f"{label} ({', '.join(results)})", lines))
     return results
+
+
+def fresh_proofs(spec, token_url, duration, label):
+    """The scenario with a pool of DPoP proofs signed now, one per request it can make."""
+    count = math.ceil(DPOP_RATE_CAP * duration) + 64
+    started = time.perf_counter()
+    proofs = dpop_proofs.proof_pool(token_url, count)
+    signing_s = time.perf_counter() - started
+    log(f"[{label}] signed {count} DPoP proofs in {signing_s:.1f} s")
+    if signing_s + duration > dpop_proofs.FRESH_FOR_S - 5:
+        log(f"[{label}] warning: the last proofs will be close to {dpop_proofs.FRESH_FOR_S} s old; use a shorter "
+            "--duration")
+    return dataclasses.replace(spec, items=proofs)
 
 
 def _median_run(runs):
@@ -750,6 +786,10 @@ def evaluate(report):
                             f"{figures['peer']['req_per_s']:.0f} req/s)", f">= {PEER_RATIO_TARGET:.1f}x",
                             figures["peer_ratio"] >= PEER_RATIO_TARGET)
                 plain = results.get("client_credentials")
+                if name == "client_credentials_dpop" and plain and plain["req_per_s"]:
+                    share = rps / plain["req_per_s"]
+                    add(f"client_credentials_dpop vs client_credentials req/s [{where}]", f"{share:.2f}x",
+                        f">= {DPOP_SHARE}x", share >= DPOP_SHARE)
                 if name == KEY_SCENARIO and plain and plain["req_per_s"]:
                     share = rps / plain["req_per_s"]
                     # Requests per server CPU-second too: on a busy machine it is the steadier comparison.
@@ -814,21 +854,21 @@ def print_report(report):
     print("The load generator shares the cores with the server: req/s are a lower bound for the server alone;")
     print("server CPU ms/req is the gunicorn master and workers' own CPU time per request (from /proc).")
     print()
-    header = (f"{'scenario':<19} {'database':<16} {'req/s':>8} {'target':>10} {'p50 ms':>7} {'p99 ms':>7} "
+    header = (f"{'scenario':<23} {'database':<16} {'req/s':>8} {'target':>10} {'p50 ms':>7} {'p99 ms':>7} "
               f"{'errors':>6} {'CPU ms/req':>10} {'db CPU':>7} {'ratio':>6}  notes")
     print(header)
     print("-" * len(header))
     dbs = report["databases"]
     for kind, leg in dbs.items():
         if "skipped" in leg:
-            print(f"{'(all)':<19} {kind:<16} skipped: {leg['skipped']}")
+            print(f"{'(all)':<23} {kind:<16} skipped: {leg['skipped']}")
             continue
         for size in ("empty", "large"):
             for name, figures in (leg.get(size) or {}).items():
                 sqlite_figures = dbs.get("sqlite", {}).get(size, {}).get(name) if kind != "sqlite" else None
                 empty_figures = leg["empty"].get(name) if size == "large" else None
                 ratio = ratio_of(figures, sign_rate)
-                print(f"{name:<19} {kind + '/' + size:<16} {figures['req_per_s']:>8.0f} "
+                print(f"{name:<23} {kind + '/' + size:<16} {figures['req_per_s']:>8.0f} "
                       f"{target_cell(name, figures, argon):>10} {fmt_ms(figures['p50_ms']):>7} "
                       f"{fmt_ms(figures['p99_ms']):>7} {figures['errors']:>6} {fmt_cpu(figures['cpu_ms_per_req']):>10} "
                       f"{fmt_cpu(figures['db_cpu_ms_per_req']):>7} {'-' if ratio is None else f'{ratio:.2f}':>6}  "
@@ -840,7 +880,7 @@ def print_report(report):
                           f"{fmt_cpu(peer['cpu_ms_per_req']):>10} {'-':>7} {'-':>6}  "
                           f"rounds {peer['rounds']} vs ours {figures['rounds']}: {figures['peer_ratio']:.2f}x")
         if leg.get("seed_large_s") is not None:
-            print(f"{'':<19} {kind:<16} seed_large.py took {leg['seed_large_s']:.0f} s")
+            print(f"{'':<23} {kind:<16} seed_large.py took {leg['seed_large_s']:.0f} s")
     print()
     print("ratio = requests per server CPU-second ÷ RS256 signs per CPU-second (refresh_token signs twice per "
           "request);")

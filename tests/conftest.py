@@ -171,6 +171,20 @@ def service_client(make_client):
     return make_client(name="Billing Service", scopes=["api.read", "api.write"])
 
 
+@pytest.fixture
+def whole_second_clock(clock):
+    """The clock on a whole second: DPoP proofs carry whole-second iat values, so the 60 s edges are exact."""
+    clock.current = float(int(clock.current))
+    return clock
+
+
+@pytest.fixture(scope="session")
+def dpop_key():
+    """A client's ES256 DPoP key (tests/dpop_proofs.py)."""
+    from tests.dpop_proofs import ProofKey
+    return ProofKey("ES256")
+
+
 def postgres_admin_url(url):
     """The URL of the 'postgres' maintenance database on the same server."""
     parts = urlsplit(url)

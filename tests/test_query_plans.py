@@ -24,7 +24,7 @@ FAMILY_ID = "o1QwErTy5uIoP9aSdF3gHw"
 _USER_COLUMNS = ('u.id, u.email, u.password_hash, u.name, u.given_name, u.family_name, u.email_verified,'
                  ' u.updated_at, u.status, t.id, t.slug, t.name, t.status')
 _REFRESH_COLUMNS = ("id, family_id, application_id, user_id, tenant_id, session_id, authorization_code_id, scope,"
-                    " offline, auth_time, expires_at, rotated_at, revoked_at")
+                    " offline, auth_time, expires_at, rotated_at, revoked_at, jkt")
 
 # (name, SQL, parameters): the name says which function of app/ the SQL is copied from.
 HOT_STATEMENTS = [
@@ -75,7 +75,7 @@ HOT_STATEMENTS = [
     # app/grants/authorization_code.py AuthorizationCodeGrant.issue: the code by its hash
     ("authorization_code grant: code by code_hash",
      "SELECT id, application_id, user_id, tenant_id, session_id, redirect_uri, scope, nonce, code_challenge,"
-     " auth_time, expires_at, used_at FROM authorization_code WHERE code_hash = ?",
+     " auth_time, expires_at, used_at, dpop_jkt FROM authorization_code WHERE code_hash = ?",
      (DIGEST,)),
     # app/grants/authorization_code.py AuthorizationCodeGrant.issue: the session's sid
     ("authorization_code grant: sid of the session",
@@ -162,7 +162,7 @@ HOT_STATEMENTS = [
     ("authorization.resume: request by request_hash",
      "SELECT r.id, a.client_id, r.redirect_uri, r.scope, r.state, r.nonce, r.code_challenge,"
      " r.code_challenge_method, r.prompt, r.login_hint, r.max_age, r.created_at, r.expires_at,"
-     " r.completed_at FROM authorization_request r JOIN application a ON a.id = r.application_id"
+     " r.completed_at, r.dpop_jkt FROM authorization_request r JOIN application a ON a.id = r.application_id"
      " WHERE r.request_hash = ?",
      (DIGEST,)),
     # app/authorization.py Authorizer.resume: finish once
@@ -178,10 +178,10 @@ HOT_STATEMENTS = [
     ("pushed_requests.use",
      "UPDATE pushed_authorization_request SET used_at = ? WHERE id = ? AND used_at IS NULL AND expires_at > ?",
      (NOW, 777, NOW)),
-    # app/store/used_jti.py use_once (every private_key_jwt authentication)
+    # app/store/used_jti.py use_once (every request with a DPoP proof)
     ("used_jti.use_once",
      "INSERT INTO used_jti (kind, jti_hash, expires_at) VALUES (?, ?, ?) ON CONFLICT (kind, jti_hash) DO NOTHING",
-     ("client_assertion", DIGEST, NOW)),
+     ("dpop", DIGEST, NOW + 61)),
     # app/store/consents.py granted_scopes (every authorization request of a --require-consent client)
     ("consents.granted_scopes",
      "SELECT scope FROM consent WHERE user_id = ? AND application_id = ?",

@@ -4,7 +4,7 @@ import hashlib
 import hmac
 
 from app.base64url import b64url
-from app.errors import InvalidGrant, InvalidRequest
+from app.errors import InvalidDPoPProof, InvalidGrant, InvalidRequest
 from app.store import authorization_codes, refresh_tokens, sso_sessions
 
 
@@ -22,7 +22,7 @@ class AuthorizationCodeGrant:
         self._user_tokens = user_tokens
         self._audit = audit
 
-    def issue(self, client, params):
+    def issue(self, client, params, dpop_jkt=None):
         for name in ("code", "redirect_uri"):
             if name not in params:
                 raise InvalidRequest(f"{name} is required")
@@ -30,6 +30,10 @@ class AuthorizationCodeGrant:
         code = authorization_codes.find(database, params["code"])
         if code is None or code.application_id != client.id:
             raise InvalidGrant("The authorization code is invalid")
+        if code.dpop_jkt is not None and dpop_jkt != code.dpop_jkt:
+            # RFC 9449 §10: checked before anything changes, so a thief without the key cannot even spend it.
+            raise InvalidDPoPProof("The authorization code is bound to a DPoP key (dpop_jkt); send a DPoP proof "
+                                   "signed by that key")
         if code.used_at is not None:
             self._replayed(code.id, now)
         if now >= code.expires_at:
@@ -42,7 +46,7 @@ class AuthorizationCodeGrant:
         response = self._user_tokens.issue(
             client, user, consume=lambda: authorization_codes.consume(database, code.id, now), scope=code.scope,
             auth_time=code.auth_time, session_id=code.session_id, sid=session.sid if session else None,
-            nonce=code.nonce, authorization_code_id=code.id)
+            nonce=code.nonce, authorization_code_id=code.id, dpop_jkt=dpop_jkt)
         if response is None:
             self._replayed(code.id, now)
         return response

@@ -17,7 +17,7 @@ class DeviceCodeGrant:
         self._clock = clock
         self._user_tokens = user_tokens
 
-    def issue(self, client, params):
+    def issue(self, client, params, dpop_jkt=None):
         if "device_code" not in params:
             raise InvalidRequest("device_code is required")
         database, now = self._database, self._clock.now()
@@ -38,7 +38,7 @@ class DeviceCodeGrant:
         response = self._user_tokens.issue(
             client, user, consume=lambda: device_authorizations.redeem(database, device.id, now), scope=device.scope,
             auth_time=device.auth_time, session_id=device.session_id, sid=device.sid,
-            device_authorization_id=device.id)
+            device_authorization_id=device.id, dpop_jkt=dpop_jkt)
         if response is None:
             raise InvalidGrant("The device code has already been used")
         return response

@@ -1,6 +1,6 @@
 """refresh_token grant (RFC 6749 §6): rotation on every use, reuse revokes the family (RFC 9700 §4.14)."""
 
-from app.errors import InvalidGrant, InvalidRequest
+from app.errors import InvalidDPoPProof, InvalidGrant, InvalidRequest
 from app.scopes import parse_scope, require_subset
 from app.store import refresh_tokens, sso_sessions
 
@@ -15,13 +15,16 @@ class RefreshTokenGrant:
         self._user_tokens = user_tokens
         self._audit = audit
 
-    def issue(self, client, params):
+    def issue(self, client, params, dpop_jkt=None):
         if "refresh_token" not in params:
             raise InvalidRequest("refresh_token is required")
         database, now = self._database, int(self._clock.now())
         token = refresh_tokens.find(database, params["refresh_token"])
         if token is None or token.application_id != client.id:
             raise InvalidGrant("The refresh token is invalid")
+        if token.jkt is not None and dpop_jkt != token.jkt:
+            # RFC 9449 §5: without the key the token is useless, and presenting it changes nothing.
+            raise InvalidDPoPProof("The refresh token is bound to a DPoP key; send a DPoP proof signed by that key")
         if token.revoked_at is not None:
             raise InvalidGrant("The refresh token has been revoked")
         if token.rotated_at is not None:
@@ -38,7 +41,8 @@ class RefreshTokenGrant:
         response = self._user_tokens.issue(
             client, user, consume=lambda: refresh_tokens.mark_rotated(database, token.id, now),
             scope=scope, auth_time=token.auth_time, session_id=token.session_id, sid=sid,
-            family_id=token.family_id, authorization_code_id=token.authorization_code_id, refresh_scope=token.scope)
+            family_id=token.family_id, authorization_code_id=token.authorization_code_id, refresh_scope=token.scope,
+            dpop_jkt=dpop_jkt)
         if response is None:
             self._reused(token, now)
         return response

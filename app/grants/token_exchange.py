@@ -2,6 +2,7 @@
 
 import jwt
 
+from app.dpop import token_type
 from app.errors import InvalidRequest, InvalidScope, InvalidTarget, UnauthorizedClient
 from app.grants.result import Issued
 from app.scopes import parse_scope
@@ -26,7 +27,7 @@ class TokenExchangeGrant:
         self._keyring = keyring
         self._issuer = tokens
 
-    def issue(self, client, params):
+    def issue(self, client, params, dpop_jkt=None):
         if client.is_public:
             raise UnauthorizedClient("Public clients cannot use token exchange")
         self._check_request(params)
@@ -47,8 +48,8 @@ class TokenExchangeGrant:
             extra["exp"] = claims["exp"]
         token, _ = self._issuer.access_token(client=client, subject=claims["sub"], scope=scope,
                                              audience=audience.client_id, tenant_id=claims.get("tenant_id"),
-                                             extra=extra)
-        response = {"access_token": token, "issued_token_type": ACCESS_TOKEN_TYPE, "token_type": "Bearer",
+                                             extra=extra, jkt=dpop_jkt)
+        response = {"access_token": token, "issued_token_type": ACCESS_TOKEN_TYPE, "token_type": token_type(dpop_jkt),
                     "expires_in": expires_in}
         if scope:
             response["scope"] = scope

@@ -1,6 +1,7 @@
 """The token response for a signed-in user, shared by the grants that act for a user."""
 
 from app.db import write_transaction
+from app.dpop import token_type
 from app.errors import InvalidGrant
 from app.grants.result import Issued
 from app.store import refresh_tokens
@@ -23,18 +24,22 @@ class UserTokens:
         return user
 
     def issue(self, client, user, *, consume, scope, auth_time, session_id=None, sid=None, nonce=None,
-              family_id=None, authorization_code_id=None, device_authorization_id=None, refresh_scope=None):
+              family_id=None, authorization_code_id=None, device_authorization_id=None, refresh_scope=None,
+              dpop_jkt=None):
         """Access token, ID token with openid, refresh token when the client holds that grant; None if consume lost.
 
         consume() is the grant's atomic single-use step (a conditional UPDATE returning True when this
         request won). It runs in one write transaction with the new refresh token's insert; the RSA
         signatures are made before, so the database's write lock is never held while signing.
-        Without offline_access the refresh token is bound to the SSO session and dies with it.
+        Without offline_access the refresh token is bound to the SSO session and dies with it. With a
+        DPoP proof the access token is bound to its key, and so is a public client's refresh token
+        (RFC 9449 §5); a confidential client's is already bound to its client authentication.
         """
         tokens = self._tokens
         access_token, expires_in = tokens.access_token(client=client, subject=str(user.id), scope=scope,
-                                                       tenant_id=user.tenant_id)
-        response = {"access_token": access_token, "token_type": "Bearer", "expires_in": expires_in, "scope": scope}
+                                                       tenant_id=user.tenant_id, jkt=dpop_jkt)
+        response = {"access_token": access_token, "token_type": token_type(dpop_jkt), "expires_in": expires_in,
+                    "scope": scope}
         if "openid" in scope.split():
             response["id_token"] = tokens.id_token(client=client, subject=str(user.id), tenant_id=user.tenant_id,
                                                    auth_time=auth_time, access_token=access_token, nonce=nonce,
@@ -49,5 +54,5 @@ class UserTokens:
                     application_id=client.id, user_id=user.id, tenant_id=user.tenant_id, session_id=session_id,
                     scope=stored_scope, offline="offline_access" in stored_scope.split(), auth_time=auth_time,
                     family_id=family_id, authorization_code_id=authorization_code_id,
-                    device_authorization_id=device_authorization_id)
+                    device_authorization_id=device_authorization_id, jkt=dpop_jkt if client.is_public else None)
         return Issued(response, user.id, user.tenant_id)

@@ -2,6 +2,7 @@
 
 from app.authorization import PROMPTS
 from app.client_assertions import ALGORITHMS as CLIENT_ASSERTION_ALGORITHMS
+from app.dpop import SIGNING_ALGORITHMS as DPOP_ALGORITHMS
 from app.jws import ALGORITHM
 from app.scopes import USER_SCOPES
 
@@ -31,6 +32,7 @@ def discovery_document(config, grant_types):
         "token_endpoint_auth_methods_supported": CLIENT_AUTH_METHODS,
         "token_endpoint_auth_signing_alg_values_supported": list(CLIENT_ASSERTION_ALGORITHMS),
         "code_challenge_methods_supported": ["S256"],
+        "dpop_signing_alg_values_supported": list(DPOP_ALGORITHMS),
         "subject_types_supported": ["public"],
         "id_token_signing_alg_values_supported": [ALGORITHM],
         # Not registered by RFC 8414 (an extension its §2 allows, used by several servers): the one

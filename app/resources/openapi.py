@@ -60,7 +60,8 @@ def _header(description, required=True):
 LOCATION = {"Location": _header("Where the browser goes next.")}
 RETRY_AFTER = {"Retry-After": _header("Seconds to wait before trying again.")}
 BASIC_CHALLENGE = {"WWW-Authenticate": _header("The Basic challenge of RFC 6749 §5.2, e.g. `Basic realm=\"...\"`.")}
-BEARER_CHALLENGE = {"WWW-Authenticate": _header("The Bearer challenge of RFC 6750 §3, naming the error.")}
+BEARER_CHALLENGE = {"WWW-Authenticate": _header("The Bearer challenge of RFC 6750 §3, naming the error (a DPoP "
+                                                "challenge, RFC 9449 §7.1, for the DPoP scheme).")}
 
 VALIDATION_ERROR = _json("A parameter the reference marks required is missing, or ill-typed.",
                          _ref("HTTPValidationError"))
@@ -81,7 +82,12 @@ AUTHORIZE_PARAMS = [
     _param("login_hint", "query"),
     _param("request_uri", "query", description="From the PAR endpoint (RFC 9126): stands for the pushed "
                                                "parameters; parameters sent next to it are ignored."),
+    _param("dpop_jkt", "query", description="RFC 9449 §10: the JWK thumbprint of the DPoP key that must redeem the "
+                                            "code."),
 ]
+DPOP_HEADER = _param("dpop", "header", description="A DPoP proof JWT (RFC 9449 §4): typ `dpop+jwt`, alg ES256, "
+                                                   "RS256 or EdDSA, the public `jwk` in its header; htm and htu of "
+                                                   "this request, a fresh iat and a new jti.")
 LOGOUT_PARAMS = [_param(name, "query") for name in
                  ("id_token_hint", "post_logout_redirect_uri", "state", "client_id")]
 
@@ -172,7 +178,7 @@ def _schemas():
                     "scopes_supported", "response_types_supported", "grant_types_supported",
                     "token_endpoint_auth_methods_supported", "code_challenge_methods_supported",
                     "subject_types_supported", "id_token_signing_alg_values_supported", "claims_supported",
-                    "token_endpoint_auth_signing_alg_values_supported")},
+                    "token_endpoint_auth_signing_alg_values_supported", "dpop_signing_alg_values_supported")},
             },
         },
         "DeviceAuthorizationResponse": {
@@ -212,7 +218,7 @@ def _schemas():
         },
         "TokenResponse": {
             "title": "TokenResponse", "type": "object", "required": ["access_token", "token_type", "expires_in"],
-            "properties": {"access_token": {"type": "string"}, "token_type": {"const": "Bearer"},
+            "properties": {"access_token": {"type": "string"}, "token_type": {"enum": ["Bearer", "DPoP"]},
                            "expires_in": {"type": "integer"}, "scope": {"type": "string"},
                            "refresh_token": {"type": "string"}, "id_token": {"type": "string"},
                            "issued_token_type": {"type": "string"}},
@@ -245,18 +251,24 @@ def _userinfo(method):
         "adds email and email_verified.",
         {
             "200": _json("Claims about the token's user.", _ref("UserInfo")),
-            "401": _error("The header is not `Bearer <token>`, or the token is invalid, expired, not a user's, "
-                          "or its user is no longer active (`invalid_token`).", BEARER_CHALLENGE),
+            "401": _error("The header is not `Bearer <token>` or `DPoP <token>`, or the token is invalid, expired, "
+                          "not a user's, or its user is no longer active (`invalid_token`); a DPoP-bound token "
+                          "sent as Bearer (`invalid_token`); with the DPoP scheme a missing or bad proof, or one "
+                          "by another key (`invalid_dpop_proof`).", BEARER_CHALLENGE),
             "403": _error("The access token lacks the `openid` scope (`insufficient_scope`).", BEARER_CHALLENGE),
             "422": VALIDATION_ERROR,
             "503": UNAVAILABLE,
         },
-        [_param("authorization", "header", True, "`Bearer <access token>` (RFC 6750 §2.1).")])
+        [_param("authorization", "header", True, "`Bearer <access token>` (RFC 6750 §2.1), or `DPoP <access "
+                "token>` for a DPoP-bound token (RFC 9449 §7.1)."),
+         {**DPOP_HEADER, "description": "With the DPoP scheme: a proof (RFC 9449 §4) whose `ath` is the "
+                                        "base64url SHA-256 of the access token."}])
 
 
 def _paths():
     form_body = "The body is not a well-formed form (wrong content type, repeated parameter, not UTF-8) " \
         "or breaks the grant's rules (`invalid_request`, `invalid_grant`, `invalid_scope`, ...)."
+    token_errors = form_body + " A missing or bad DPoP proof is `invalid_dpop_proof` (RFC 9449 §5)."
     # The answers both form endpoints with client authentication share (token, device/authorize).
     client_authenticated = {
         "400": _error(form_body),
@@ -365,12 +377,14 @@ def _paths():
             "client_credentials, refresh_token, urn:ietf:params:oauth:grant-type:device_code and "
             "urn:ietf:params:oauth:grant-type:token-exchange. Clients authenticate with HTTP Basic "
             "(`authorization` header), client_secret in the body, a private_key_jwt client assertion "
-            "(client_assertion_type and client_assertion), or client_id alone when public.",
+            "(client_assertion_type and client_assertion), or client_id alone when public. With a "
+            "`DPoP` proof the access token is DPoP-bound (`token_type: DPoP`, RFC 9449 §5).",
             {
                 "200": _json("The tokens (RFC 6749 §5.1).", _ref("TokenResponse")),
                 **client_authenticated,
+                "400": _error(token_errors),
             },
-            [_param("authorization", "header", description="HTTP Basic client credentials.")],
+            [_param("authorization", "header", description="HTTP Basic client credentials."), DPOP_HEADER],
             {"required": True, "content": {FORM: {"schema": _ref(
                 "Body_platform_token_api_v1_platform_oauth_token_post")}}})},
         ISSUER_PATH + "/userinfo": {"get": _userinfo("get"), "post": _userinfo("post")},

@@ -20,20 +20,21 @@ class StoredCode:
     auth_time: int
     expires_at: int
     used_at: int | None
+    dpop_jkt: str | None = None     # RFC 9449 §10: redeeming needs a DPoP proof by this key
 
 
 _COLUMNS = column_list(StoredCode)
 
 
 def insert(database, *, application_id, user_id, tenant_id, session_id, redirect_uri, scope, nonce, code_challenge,
-           code_challenge_method, auth_time, now, ttl):
+           code_challenge_method, auth_time, now, ttl, dpop_jkt=None):
     """Store a new code; returns its value (given to the client once)."""
     code = opaque.new_secret()
     insert_row(database, "authorization_code", {
         "code_hash": opaque.digest(code), "application_id": application_id, "user_id": user_id,
         "tenant_id": tenant_id, "session_id": session_id, "redirect_uri": redirect_uri, "scope": scope,
         "nonce": nonce, "code_challenge": code_challenge, "code_challenge_method": code_challenge_method,
-        "auth_time": auth_time, "created_at": int(now), "expires_at": int(now) + ttl})
+        "auth_time": auth_time, "created_at": int(now), "expires_at": int(now) + ttl, "dpop_jkt": dpop_jkt})
     return code
 
 

@@ -22,6 +22,7 @@ class StoredAuthorizationRequest:
     created_at: int
     expires_at: int
     completed_at: int | None
+    dpop_jkt: str | None = None
 
     @property
     def prompts(self):
@@ -36,14 +37,15 @@ _COLUMNS = column_list(StoredAuthorizationRequest, "r").replace("r.client_id", "
 
 
 def insert(database, *, application_id, redirect_uri, scope, state, nonce, code_challenge, code_challenge_method,
-           prompts, login_hint, max_age, now, ttl):
+           prompts, login_hint, max_age, now, ttl, dpop_jkt=None):
     """Store a request; returns its id (a secret: it is the only handle the browser carries)."""
     request_id = opaque.new_secret()
     insert_row(database, "authorization_request", {
         "request_hash": opaque.digest(request_id), "application_id": application_id, "redirect_uri": redirect_uri,
         "scope": scope, "state": state, "nonce": nonce, "code_challenge": code_challenge,
         "code_challenge_method": code_challenge_method, "prompt": " ".join(sorted(prompts)),
-        "login_hint": login_hint, "max_age": max_age, "created_at": int(now), "expires_at": int(now) + ttl})
+        "login_hint": login_hint, "max_age": max_age, "created_at": int(now), "expires_at": int(now) + ttl,
+        "dpop_jkt": dpop_jkt})
     return request_id
 
 

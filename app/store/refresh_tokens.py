@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from app import opaque
 
 _COLUMNS = ("id, family_id, application_id, user_id, tenant_id, session_id, authorization_code_id, scope,"
-            " offline, auth_time, expires_at, rotated_at, revoked_at")
+            " offline, auth_time, expires_at, rotated_at, revoked_at, jkt")
 
 
 @dataclass(frozen=True)
@@ -24,20 +24,21 @@ class RefreshTokenRecord:
     expires_at: int
     rotated_at: int | None
     revoked_at: int | None
+    jkt: str | None = None          # RFC 9449 §5: the DPoP key a public client's token is bound to
 
 
 def create(database, *, now, ttl, application_id, user_id, tenant_id, session_id, scope, offline, auth_time,
-           family_id=None, authorization_code_id=None, device_authorization_id=None):
+           family_id=None, authorization_code_id=None, device_authorization_id=None, jkt=None):
     """Store a new refresh token and return its value (shown to the client once)."""
     token = opaque.new_secret()
     p = database.param
     database.execute_sql(
         "INSERT INTO refresh_token (token_hash, family_id, application_id, user_id, tenant_id, session_id,"
-        " authorization_code_id, device_authorization_id, scope, offline, auth_time, created_at, expires_at)"
-        f" VALUES ({', '.join([p] * 13)})",
+        " authorization_code_id, device_authorization_id, scope, offline, auth_time, created_at, expires_at, jkt)"
+        f" VALUES ({', '.join([p] * 14)})",
         (opaque.digest(token), family_id or secrets.token_urlsafe(16), application_id, user_id, tenant_id,
          session_id, authorization_code_id, device_authorization_id, scope, bool(offline), auth_time, int(now),
-         int(now) + ttl))
+         int(now) + ttl, jkt))
     return token
 
 
