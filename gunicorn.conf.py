@@ -6,7 +6,9 @@ import os
 wsgi_app = "app.wsgi:application"
 bind = os.environ.get("GUNICORN_BIND", "127.0.0.1:8000")
 # One worker per core; the token endpoint is CPU-bound (RSA signatures). The worker serves one request at
-# a time like gunicorn's sync worker but keeps HTTP/1.1 connections open (app/worker.py).
+# a time like gunicorn's sync worker but keeps HTTP/1.1 connections open, collects each request's bytes
+# until it is complete (a slow client never holds it; GUNICORN_REQUEST_TIMEOUT, default 10 s, bounds a
+# request) and exits gracefully without resetting a connection (app/worker.py).
 workers = int(os.environ.get("GUNICORN_WORKERS", multiprocessing.cpu_count()))
 worker_class = "app.worker.KeepAliveWorker"
 timeout = int(os.environ.get("GUNICORN_TIMEOUT", "30"))

@@ -15,6 +15,7 @@ from app.device import DEVICE_PAGE, DeviceAuthorizations
 from app.dpop import DPoPVerifier
 from app.config import API_PREFIX, ISSUER_PATH
 from app.grants import build_grants
+from app.introspection import Introspection
 from app.keyring import KeyRing
 from app.store.signing_keys import ensure_active_key
 from app.logout import Logout
@@ -23,6 +24,7 @@ from app.models import ALL_MODELS
 from app.pages import Pages
 from app.pushed_authorization import PAR_PATH, PushedAuthorizations
 from app.ratelimit import Throttle
+from app.revocation import GrantRevocation, Revocation
 from app.resources.authorize import AuthorizeContinueResource, AuthorizeResource
 from app.resources.consent import ConsentResource
 from app.resources.device import DeviceAuthorizeResource, DeviceVerifyResource
@@ -30,11 +32,13 @@ from app.resources.device_page import DevicePageResource
 from app.resources.discovery import discovery_document
 from app.resources.document import JsonDocumentResource
 from app.resources.health import HealthResource
+from app.resources.introspection import IntrospectionResource
 from app.resources.jwks import JwksResource
 from app.resources.login import LoginResource, LoginTenantResource
 from app.resources.logout import LogoutResource
 from app.resources.openapi import openapi_document
 from app.resources.par import ParResource
+from app.resources.revocation import RevocationResource
 from app.resources.static import StaticResource
 from app.resources.token import TokenResource
 from app.resources.userinfo import UserinfoResource
@@ -143,6 +147,13 @@ def create_app(config, *, clock=None, database=None, prepare=True):
     app.add_route(DEVICE_PAGE, DevicePageResource(devices, sessions, pages, database, config))
     app.add_route(ISSUER_PATH + "/userinfo", UserinfoResource(services.keyring, database, dpop,
                                                               config.issuer + "/userinfo"))
+    revocation = Revocation(database, services.keyring, services.clock, services.audit,
+                            GrantRevocation(database, config, services.tokens), services.client_assertions,
+                            config.issuer + "/revoke")
+    app.add_route(ISSUER_PATH + "/revoke", RevocationResource(revocation, config))
+    app.add_route(ISSUER_PATH + "/introspect",
+                  IntrospectionResource(Introspection(database, services.keyring, services.clock, config,
+                                                      services.client_assertions), config))
     app.add_route(ISSUER_PATH + "/logout",
                   LogoutResource(Logout(database, services.keyring, sessions, services.audit), sessions, pages, config))
     app.add_route(RESUME_PATH, AuthorizeContinueResource(authorizer, sessions))

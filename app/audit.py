@@ -32,6 +32,7 @@ class Audit:
         self._lock = threading.Lock()
         self._wake = threading.Event()
         self._flusher_pid = None
+        self._flusher = None
 
     def record(self, event, *, client_id=None, user_id=None, tenant_id=None, ip=None, **detail):
         detail = {k: v for k, v in detail.items() if k not in _FORBIDDEN and v is not None}
@@ -62,12 +63,20 @@ class Audit:
         return len(rows)
 
     def stop(self):
-        """Graceful stop: write what is waiting. Safe to call more than once."""
+        """Graceful stop: let the flusher finish the group it may be writing, then write what is left.
+
+        Safe to call more than once. Without the join, rows the flusher had taken but not yet written
+        would die with it when the interpreter ends its daemon threads.
+        """
         self._wake.set()
+        flusher = self._flusher
+        if flusher is not None and flusher is not threading.current_thread() and self._flusher_pid == os.getpid():
+            flusher.join(timeout=10)
         try:
             self.flush()
-        except Exception:  # noqa: BLE001 - at exit there is nobody to tell but the log
-            log.exception("audit rows could not be written at exit")
+        except Exception as exc:  # noqa: BLE001 - at exit there is nobody to tell but the log
+            log.error("%d audit rows could not be written at exit (their log lines were): %s",
+                      len(self._pending), exc)
 
     def _ensure_flusher(self):
         # One flusher thread per process: a forked worker starts its own.
@@ -78,7 +87,8 @@ class Audit:
                 return
             self._flusher_pid = os.getpid()
             self._wake = threading.Event()
-        threading.Thread(target=self._flush_periodically, name="audit-flush", daemon=True).start()
+            self._flusher = threading.Thread(target=self._flush_periodically, name="audit-flush", daemon=True)
+        self._flusher.start()
         atexit.register(self.stop)
 
     def _flush_periodically(self):

@@ -30,6 +30,20 @@ def parse_basic_credentials(header):
 
 
 def authenticate_client(database, params, authorization_header, *, assertions=None, endpoint=None):
+    """The client making the request; invalid_client challenges Basic only when Basic was tried (RFC 6749 §5.2).
+
+    A client that authenticated in the body gets no challenge: clients such as oauth4webapi take a 401
+    with one for a protected resource's challenge, not for invalid_client.
+    """
+    try:
+        return _authenticate(database, params, authorization_header, assertions, endpoint)
+    except InvalidClient as failure:
+        if authorization_header:
+            raise failure.with_basic_challenge() from None
+        raise
+
+
+def _authenticate(database, params, authorization_header, assertions, endpoint):
     """The client making the request, authenticated by exactly one method, the class it was registered with.
 
     Confidential clients present their secret in the Basic header or the body, or (private_key_jwt,

@@ -58,13 +58,16 @@ class PayloadTooLarge(InvalidRequest):
 
 
 class InvalidClient(OAuthError):
-    """Client authentication failed: 401 with a WWW-Authenticate challenge (RFC 6749 §5.2)."""
+    """Client authentication failed: 401, with a Basic challenge only when Basic was tried (RFC 6749 §5.2)."""
 
     error = "invalid_client"
     status = 401
 
-    def __init__(self, description="Client authentication failed", *, realm="platform-oauth"):
-        super().__init__(description, headers={"WWW-Authenticate": f'Basic realm="{realm}"'})
+    def __init__(self, description="Client authentication failed", *, basic_challenge=False, realm="platform-oauth"):
+        super().__init__(description, headers={"WWW-Authenticate": f'Basic realm="{realm}"'} if basic_challenge else {})
+
+    def with_basic_challenge(self):
+        return InvalidClient(self.description, basic_challenge=True)
 
 
 class InvalidGrant(OAuthError):

@@ -2,7 +2,8 @@
 
 from app.db import write_transaction
 from app.store import (audit_events, authorization_codes, authorization_requests, device_authorizations,
-                       login_challenges, pushed_requests, refresh_tokens, sso_sessions, throttles, used_jti)
+                       login_challenges, pushed_requests, refresh_tokens, sso_sessions, throttles, token_revocations,
+                       used_jti)
 
 # Expired rows stay this long after expiry (useful when investigating an incident).
 GRACE_SECONDS = 86400
@@ -32,5 +33,7 @@ def prune(database, now, audit_days=365):
         counts["sso_session"] = sso_sessions.prune(database, old)
         counts["rate_counter"] = throttles.prune(database, now)
         counts["used_jti"] = used_jti.prune(database, now)
+        # A revocation is needed only while a token it covers could still be accepted (unexpired).
+        counts["token_revocation"] = token_revocations.prune(database, now)
         counts["audit_event"] = audit_events.prune(database, now - audit_days * 86400)
     return {name: max(count, 0) for name, count in counts.items()}

@@ -62,11 +62,30 @@ class RequestId:
         request_id_var.set(None)
 
 
+def _status_code(resp):
+    """The response's status as an int.
+
+    gunicorn sets status_code in start_response; the error answers it writes itself (a malformed
+    request's 400) never pass through start_response and carry only the status line.
+    """
+    code = getattr(resp, "status_code", None)
+    if code is None:
+        try:
+            code = int(str(resp.status).split(None, 1)[0])
+        except (AttributeError, IndexError, ValueError):
+            return None
+    return code
+
+
 class JsonAccessLogger(glogging.Logger):
     """gunicorn logger whose access lines are JSON objects (safe with any user agent or path)."""
 
     def setup(self, cfg):
         super().setup(cfg)
+        # gunicorn's own condition for an access log (its access_log_enabled property is from 26 on).
+        self._access_enabled = bool(
+            cfg.accesslog or cfg.logconfig or cfg.logconfig_dict or getattr(cfg, "logconfig_json", None)
+            or (cfg.syslog and not cfg.disable_redirect_access_to_syslog))
         for handler in self.error_log.handlers:
             handler.setFormatter(JsonFormatter())
         for handler in self.access_log.handlers:
@@ -74,7 +93,7 @@ class JsonAccessLogger(glogging.Logger):
 
     def access(self, resp, req, environ, request_time):
         # Called once per request on the hot path: one json.dumps and one write, not a LogRecord.
-        if not self.access_log_enabled:
+        if not self._access_enabled:
             return
         request_id = None
         for name, value in resp.headers:
@@ -84,7 +103,7 @@ class JsonAccessLogger(glogging.Logger):
         line = json.dumps({
             "time": _utc_second(time.time()), "level": "info", "logger": "gunicorn.access",
             "remote": environ.get("REMOTE_ADDR"), "method": environ.get("REQUEST_METHOD"),
-            "path": environ.get("PATH_INFO"), "status": resp.status_code,
+            "path": environ.get("PATH_INFO"), "status": _status_code(resp),
             "bytes": getattr(resp, "sent", None),
             "duration_ms": round(request_time.total_seconds() * 1000, 2),
             "request_id": request_id, "user_agent": environ.get("HTTP_USER_AGENT"),

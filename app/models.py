@@ -159,6 +159,7 @@ class RefreshToken(BaseModel):
     rotated_at = pw.BigIntegerField(null=True)
     revoked_at = pw.BigIntegerField(null=True, index=True)
     jkt = pw.TextField(null=True)
+    parent_id = pw.BigIntegerField(null=True)
 
 
 class SigningKey(BaseModel):
@@ -211,6 +212,13 @@ class PushedAuthorizationRequest(BaseModel):
     used_at = pw.BigIntegerField(null=True)
 
 
+class TokenRevocation(BaseModel):
+    token_key = pw.TextField(unique=True)
+    client_id = pw.TextField()
+    revoked_at = pw.BigIntegerField()
+    expires_at = pw.BigIntegerField(index=True)
+
+
 class Consent(BaseModel):
     user = pw.ForeignKeyField(User)
     application = pw.ForeignKeyField(Application)
@@ -223,6 +231,6 @@ class Consent(BaseModel):
 
 ALL_MODELS = [
     Tenant, User, Application, SsoSession, AuthorizationRequest, LoginChallenge, AuthorizationCode,
-    DeviceAuthorization, RefreshToken, SigningKey, AuditEvent, RateCounter, UsedJti, Consent,
+    DeviceAuthorization, RefreshToken, SigningKey, AuditEvent, RateCounter, UsedJti, Consent, TokenRevocation,
     PushedAuthorizationRequest,
 ]

@@ -6,6 +6,7 @@ The token comes as `Bearer` (RFC 6750 §2.1) or, when it is DPoP-bound, as `DPoP
 
 import jwt
 
+from app.access_tokens import live_claims
 from app.dpop import SIGNING_ALGORITHMS
 from app.errors import InsufficientScope, InvalidDPoPProof, InvalidToken
 from app.store.users import find_active_user
@@ -26,8 +27,8 @@ def _presented_token(authorization):
     return scheme, token
 
 
-def verified_claims(keyring, authorization, check_proof):
-    """The access token's claims once the request proves what the token demands (RFC 9449 §7.1).
+def verified_claims(keyring, database, authorization, check_proof):
+    """The claims of a live (unrevoked) access token once the request proves what it demands (RFC 9449 §7.1).
 
     check_proof(token, fail) verifies the request's DPoP proof (with ath) and returns its key's thumbprint.
     """
@@ -36,7 +37,7 @@ def verified_claims(keyring, authorization, check_proof):
         # The proof first: every refusal of it is invalid_dpop_proof, whatever the token is.
         jkt = check_proof(token, _dpop_refusal)
     try:
-        claims = keyring.decode(token, typ="at+jwt")
+        claims = live_claims(keyring, database, token)
     except jwt.PyJWTError:
         raise InvalidToken(scheme="DPoP" if scheme == "dpop" else "Bearer") from None
     cnf = claims.get("cnf")
@@ -56,7 +57,7 @@ def verified_claims(keyring, authorization, check_proof):
 
 def userinfo_claims(keyring, database, authorization, check_proof):
     """Claims about the token's user, by the token's scopes."""
-    claims = verified_claims(keyring, authorization, check_proof)
+    claims = verified_claims(keyring, database, authorization, check_proof)
     scopes = str(claims.get("scope", "")).split()
     sub = str(claims["sub"])
     if "tenant_id" not in claims or not (sub.isascii() and sub.isdigit()):

@@ -20,7 +20,8 @@ For each database it
      else a Python load generator (processes x threads); reads the CPU time of the gunicorn master and
      workers (and of the PostgreSQL server) from /proc before and after;
   5. with --large, fills the database with bench/seed_large.py (100,000 users, 1,000 tenants, 10,000
-     clients, 1,000,000 refresh tokens) and runs every scenario again.
+     clients, 1,000,000 refresh tokens, 1,000,000 audit events, 100,000 revoked tokens) and runs every
+     scenario again.
 
 It then prints a table (req/s, p50, p99, errors, server CPU per request) with the single-core RS256 sign
 rate and the Argon2id verification rate measured in the same run, and each target of issue 7 beside its
@@ -53,7 +54,10 @@ Scenarios:
                       the pool is large enough that each code is polled at most once per 5 s interval;
                       authorization_pending is the expected answer, slow_down is reported too, and
                       neither counts as an error
-  userinfo            GET userinfo with a user's bearer access token (one RS256 verification)
+  userinfo            GET userinfo with a user's bearer access token (one RS256 verification, one revocation
+                      lookup)
+  introspection       POST introspect by the confidential client the user's access token was issued to
+                      (one RS256 verification, one revocation lookup; the answer is active)
   jwks, discovery     GET the JWKS and the OpenID configuration
   password            POST /login, the password step of sign-in (one Argon2id verification per request,
                       then a new SSO session); compared with Argon2id verifications/s on one core x workers
@@ -100,6 +104,7 @@ TOKEN_PATH = tt.TOKEN_PATH
 JWKS_PATH = tt.JWKS_PATH
 ISSUER_PATH = tt.ISSUER_PATH
 USERINFO_PATH = ISSUER_PATH + "/userinfo"
+INTROSPECT_PATH = ISSUER_PATH + "/introspect"
 DISCOVERY_PATH = ISSUER_PATH + "/.well-known/openid-configuration"
 LOGIN_PATH = "/login"
 DEVICE_GRANT = "urn:ietf:params:oauth:grant-type:device_code"
@@ -107,13 +112,13 @@ FORM = "application/x-www-form-urlencoded"
 
 KEY_SCENARIO = "client_credentials_private_key_jwt"
 SCENARIOS = ("client_credentials", "client_credentials_dpop", KEY_SCENARIO, "refresh_token", "device_polling",
-             "userinfo", "jwks", "discovery", "password")
+             "userinfo", "introspection", "jwks", "discovery", "password")
 DATABASES = ("sqlite", "postgres")
 
 # Targets on this machine kind (2 cores, 2 workers, 16 connections): issue 7's, with issue 16's where it
 # raised them (refresh_token, p99, Postgres) and its comparison with node-oidc-provider in the same run.
 RPS_TARGETS = {"client_credentials": 3300, "refresh_token": 1700, "device_polling": 4000, "userinfo": 5000,
-               "jwks": 8000, "discovery": 8000}
+               "introspection": 5000, "jwks": 8000, "discovery": 8000}
 RATIO_TARGET = 0.55          # client_credentials: requests per server CPU-second / RS256 signs per CPU-second
 P99_TARGET_MS = 12           # client_credentials at 16 connections
 POSTGRES_WITHIN = 0.20       # client_credentials on Postgres within 20 % of SQLite
@@ -531,6 +536,9 @@ def build_specs(base, refresh_pool, device_pool, access_token, csrf):
             classify="device"),
         "userinfo": loadgen.LoadSpec(
             "userinfo", "GET", USERINFO_PATH, {"Authorization": "Bearer " + access_token}),
+        "introspection": loadgen.LoadSpec(
+            "introspection", "POST", INTROSPECT_PATH, {"Content-Type": FORM, "Authorization": web_auth},
+            body=urlencode({"token": access_token}).encode()),
         "jwks": loadgen.LoadSpec("jwks", "GET", JWKS_PATH),
         "discovery": loadgen.LoadSpec("discovery", "GET", DISCOVERY_PATH),
         "password": loadgen.LoadSpec(
@@ -586,7 +594,8 @@ def run_scenarios(args, env, port, base, workdir, db_pid, label):
             raise
         workers = wait_for_workers(server, args.gunicorn['workers'] or multiprocessing.cpu_count())
         log(f"[{label}] gunicorn master {server.pid}, {len(workers)} workers {workers}")
-        access_token = mint_user_access_token(port, base, spare_tokens[0]) if "userinfo" in args.scenarios else ""
+        access_token = (mint_user_access_token(port, base, spare_tokens[0])
+                        if {"userinfo", "introspection"} & set(args.scenarios) else "")
         csrf = login_csrf(port) if "password" in args.scenarios else ("", "")
         specs = build_specs(base, refresh_pool, device_pool, access_token, csrf)
         issuer = env["OAUTH_ISSUER_BASE"] + ISSUER_PATH

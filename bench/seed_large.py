@@ -1,5 +1,5 @@
 """Fill a database with issues 7 and 16's large data set, fast: by default 100,000 users across 1,000
-tenants, 10,000 clients, 1,000,000 refresh tokens and 1,000,000 audit events.
+tenants, 10,000 clients, 1,000,000 refresh tokens, 1,000,000 audit events and 100,000 revoked tokens.
 
     OAUTH_DATABASE_URL=sqlite:////tmp/x.sqlite3 .venv/bin/python bench/seed_large.py
     OAUTH_DATABASE_URL=postgresql://u:pw@127.0.0.1:5432/db .venv/bin/python bench/seed_large.py --refresh-tokens 200000
@@ -17,7 +17,9 @@ What the rows look like:
   GLOBAL clients; token_hash is random 64 hex digits, the shape of the SHA-256 digest the service
   stores, for tokens nobody will ever present;
 - audit events: token.issued, signin.success and signin.failure rows over the last year, shaped like the
-  service's own (detail JSON, client ids, addresses).
+  service's own (detail JSON, client ids, addresses);
+- revoked tokens: token_revocation rows, half by jti (one access token) and half by grant (a refresh
+  family), none yet expired, so every userinfo and introspection lookup runs against all of them.
 """
 
 import argparse
@@ -52,9 +54,12 @@ def parse_args(argv=None):
     parser.add_argument("--clients", type=int, default=10_000)
     parser.add_argument("--refresh-tokens", type=int, default=1_000_000)
     parser.add_argument("--audit-events", type=int, default=1_000_000)
+    parser.add_argument("--revoked-tokens", type=int, default=100_000)
     args = parser.parse_args(argv)
-    if min(args.tenants, args.users, args.clients) < 1 or min(args.refresh_tokens, args.audit_events) < 0:
-        parser.error("--tenants, --users and --clients must be >= 1, --refresh-tokens and --audit-events >= 0")
+    counts = (args.refresh_tokens, args.audit_events, args.revoked_tokens)
+    if min(args.tenants, args.users, args.clients) < 1 or min(counts) < 0:
+        parser.error("--tenants, --users and --clients must be >= 1; --refresh-tokens, --audit-events and "
+                     "--revoked-tokens >= 0")
     return args
 
 
@@ -197,6 +202,16 @@ def seed(database, args, now):
                 yield (event, created, None, user_id, tenant_id, ip, json.dumps({"email": f"user{i}@{tag}.example"}))
 
     Inserter(database, "audit_event", audit_columns, args.audit_events).insert(audit_events())
+
+    def revocations():
+        for i in range(args.revoked_tokens):
+            revoked = now - rng.randrange(DAY)
+            kind = "jti" if i % 2 else "grant"
+            yield (f"{kind}:{secrets.token_urlsafe(16)}", f"large-{tag}-{i % args.clients}", revoked,
+                   revoked + 30 * DAY)
+
+    Inserter(database, "token_revocation", ("token_key", "client_id", "revoked_at", "expires_at"),
+             args.revoked_tokens).insert(revocations())
     return tag
 
 
@@ -216,8 +231,8 @@ def main(argv=None):
             # This connection only: a large page cache for the bulk load (the server's settings are untouched).
             database.execute_sql("PRAGMA cache_size = -262144")
         print(f"seeding {args.tenants:,} tenants, {args.users:,} users, {args.clients:,} clients, "
-              f"{args.refresh_tokens:,} refresh tokens, {args.audit_events:,} audit events into "
-              f"{dialect(database)} ...", flush=True)
+              f"{args.refresh_tokens:,} refresh tokens, {args.audit_events:,} audit events, "
+              f"{args.revoked_tokens:,} revoked tokens into {dialect(database)} ...", flush=True)
         tag = seed(database, args, int(clock.now()))
         finishing = time.perf_counter()
         if dialect(database) == "postgres":

@@ -73,6 +73,36 @@ def test_one_refresh_token_presented_at_once_is_honoured_exactly_once(server, se
     assert "database is locked" not in server.log()
 
 
+def test_the_previous_token_presented_at_once_within_the_grace_window_leaves_one_live_token(server, services):
+    """Retries of a lost response racing each other: none revokes the family, and it never splits in two."""
+    server.cli("tenant", "create", "--slug", "acme", "--name", "Acme")
+    user = server.cli("user", "create", "--tenant", "acme", "--email", "ada@example.com", "--name", "Ada",
+                      "--password-stdin", stdin="pw-pw-pw-pw\n")
+    client = server.cli("client", "create", "--name", "Mobile", "--audience", "global", "--grant", "refresh_token",
+                        "--grant", "client_credentials", "--scope", "openid profile", "--refresh-grace-seconds", "60")
+    database, p = services.database, services.database.param
+    (app_id,) = database.execute_sql(f"SELECT id FROM application WHERE client_id = {p}",
+                                     (client["client_id"],)).fetchone()
+    token = refresh_tokens.create(database, now=services.clock.now(), ttl=3600, application_id=app_id,
+                                  user_id=user["id"], tenant_id=user["tenant_id"], session_id=None,
+                                  scope="openid profile", offline=True, auth_time=int(services.clock.now()))
+    family = refresh_tokens.find(database, token).family_id
+    url, auth = server.url + "/api/v1/platform/oauth/token", (client["client_id"], client["client_secret"])
+    form = {"grant_type": "refresh_token", "refresh_token": token}
+    assert requests.post(url, data=form, auth=auth, timeout=30).status_code == 200  # its response is "lost"
+    responses = _at_once(THREADS, lambda _: requests.post(url, data=form, auth=auth, timeout=30))
+    assert 200 in {r.status_code for r in responses}
+    assert {r.json()["error"] for r in responses if r.status_code != 200} <= {"invalid_grant"}
+    live = database.execute_sql(
+        f"SELECT token_hash FROM refresh_token WHERE family_id = {p} AND rotated_at IS NULL AND revoked_at IS NULL",
+        (family,)).fetchall()
+    issued = {opaque.digest(r.json()["refresh_token"]) for r in responses if r.status_code == 200}
+    assert len(live) == 1 and live[0][0] in issued
+    assert database.execute_sql(f"SELECT COUNT(*) FROM refresh_token WHERE family_id = {p} AND revoked_at IS NOT NULL",
+                                (family,)).fetchone()[0] == 0
+    assert "database is locked" not in server.log()
+
+
 def test_one_authorization_code_redeemed_at_once_is_honoured_exactly_once(server, services):
     user, client = _seed_user_client(server, ["authorization_code"])
     database, p = services.database, services.database.param

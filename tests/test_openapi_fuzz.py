@@ -23,6 +23,8 @@ from tests.helpers import (AUTHORIZE_PATH, CSRF_COOKIE, LOGOUT_PATH, POST_LOGOUT
 OPENAPI_PATH = "/api/v1/platform/openapi.json"
 DEVICE_AUTHORIZE_PATH = "/api/v1/platform/oauth/device/authorize"
 DEVICE_VERIFY_PATH = "/api/v1/platform/oauth/device/verify"
+REVOKE_PATH = "/api/v1/platform/oauth/revoke"
+INTROSPECT_PATH = "/api/v1/platform/oauth/introspect"
 PAR_PATH = "/api/v1/platform/oauth/par"
 FORM = "application/x-www-form-urlencoded"
 MAX_BODY = 64 * 1024
@@ -31,7 +33,8 @@ ACCESS_TOKEN_TYPE = "urn:ietf:params:oauth:token-type:access_token"
 OPERATIONS = {
     ("GET", JWKS_PATH), ("GET", DISCOVERY_PATH), ("GET", AUTHORIZE_PATH), ("POST", DEVICE_AUTHORIZE_PATH),
     ("GET", DEVICE_VERIFY_PATH), ("POST", DEVICE_VERIFY_PATH), ("GET", LOGOUT_PATH), ("POST", TOKEN_PATH),
-    ("GET", USERINFO_PATH), ("POST", USERINFO_PATH), ("POST", PAR_PATH),
+    ("GET", USERINFO_PATH), ("POST", USERINFO_PATH), ("POST", REVOKE_PATH), ("POST", INTROSPECT_PATH),
+    ("POST", PAR_PATH),
 }
 
 
@@ -68,6 +71,8 @@ class Seed:
             "device_code": [self.device_code],
             "user_code": [self.user_code, self.user_code.lower().replace("-", " ")],
             "subject_token": [self.tokens["access_token"]],
+            "token": [self.tokens["access_token"], self.tokens["refresh_token"], self.tokens["id_token"]],
+            "token_type_hint": ["access_token", "refresh_token"],
             "subject_token_type": [ACCESS_TOKEN_TYPE],
             "audience": [self.public["client_id"]],
             "id_token_hint": [self.tokens["id_token"]],
@@ -93,6 +98,11 @@ class Seed:
                  "audience": self.public["client_id"]},
             ],
             DEVICE_AUTHORIZE_PATH: [{"client_id": self.public["client_id"], "scope": "openid profile"}],
+            INTROSPECT_PATH: [{"token": self.tokens["access_token"], **confidential},
+                              {"token": self.tokens["refresh_token"], "token_type_hint": "refresh_token",
+                               **confidential}],
+            REVOKE_PATH: [{"token": self.tokens["access_token"], **confidential},
+                          {"token": self.tokens["refresh_token"], "client_id": self.public["client_id"]}],
             PAR_PATH: [
                 {"response_type": "code", "redirect_uri": REDIRECT_URI, "scope": "openid", **confidential},
                 {"response_type": "code", "client_id": self.public["client_id"], "redirect_uri": REDIRECT_URI,
@@ -282,7 +292,7 @@ def post_raw(http, path, body, content_type, headers=None):
     return http.post(path, body, content_type=content_type, headers=headers or {}, expect_errors=True)
 
 
-BODY_ENDPOINTS = [TOKEN_PATH, DEVICE_AUTHORIZE_PATH]
+BODY_ENDPOINTS = [TOKEN_PATH, DEVICE_AUTHORIZE_PATH, REVOKE_PATH, INTROSPECT_PATH]
 
 
 @pytest.mark.parametrize("path", BODY_ENDPOINTS)
@@ -324,21 +334,25 @@ def test_an_empty_form_is_422_naming_the_missing_field(http):
     assert response.json == {"detail": [{"loc": ["body", "grant_type"], "msg": "Field required", "type": "missing"}]}
     response = post_raw(http, DEVICE_AUTHORIZE_PATH, b"", FORM)
     assert response.status_int == 422 and response.json["detail"][0]["loc"] == ["body", "client_id"]
+    for path in (REVOKE_PATH, INTROSPECT_PATH):
+        response = post_raw(http, path, b"", FORM)
+        assert response.json == {"detail": [{"loc": ["body", "token"], "msg": "Field required", "type": "missing"}]}
 
 
 @pytest.mark.parametrize("path", BODY_ENDPOINTS)
 def test_an_overlong_client_id_is_401(http, path):
-    form = {"grant_type": "client_credentials", "client_id": "c" * 60_000, "client_secret": "s"}
+    # token: revocation and introspection check that the request has one (422) before authenticating.
+    form = {"grant_type": "client_credentials", "token": "t", "client_id": "c" * 60_000, "client_secret": "s"}
     response = http.post(path, form, expect_errors=True)
     assert_json_error(response, 401, "invalid_client")
-    assert response.headers["WWW-Authenticate"].startswith("Basic ")
+    assert "WWW-Authenticate" not in response.headers  # the body was tried, not Basic
 
 
 @pytest.mark.parametrize("path", BODY_ENDPOINTS)
 def test_an_overlong_basic_header_is_401(http, path):
     client_id = "c" * 10_000
-    response = http.post(path, {"grant_type": "client_credentials", "client_id": client_id}, expect_errors=True,
-                         headers={"Authorization": basic(client_id, "s" * 10_000)})
+    response = http.post(path, {"grant_type": "client_credentials", "token": "t", "client_id": client_id},
+                         expect_errors=True, headers={"Authorization": basic(client_id, "s" * 10_000)})
     assert_json_error(response, 401, "invalid_client")
 
 
@@ -400,8 +414,8 @@ def test_nul_in_client_id_is_refused_before_any_lookup(http, path, client_id):
     response = http.post(path, {"grant_type": "client_credentials", "client_id": client_id, "client_secret": "s"},
                          expect_errors=True)
     assert_json_error(response, 400, "invalid_request")
-    response = http.post(path, {"grant_type": "client_credentials", "client_id": "x"}, expect_errors=True,
-                         headers={"Authorization": basic(client_id, "s")})
+    response = http.post(path, {"grant_type": "client_credentials", "token": "t", "client_id": "x"},
+                         expect_errors=True, headers={"Authorization": basic(client_id, "s")})
     assert_json_error(response, 401, "invalid_client")
 
 

@@ -329,7 +329,9 @@ def test_discovery_advertises_private_key_jwt_and_its_algorithms(http):
     document = http.get(DISCOVERY_PATH).json
     assert set(document["token_endpoint_auth_methods_supported"]) == {
         "client_secret_basic", "client_secret_post", "private_key_jwt", "none"}
-    assert document["token_endpoint_auth_signing_alg_values_supported"] == ["RS256", "ES256"]
+    for endpoint in ("token_endpoint", "revocation_endpoint", "introspection_endpoint"):
+        assert "private_key_jwt" in document[endpoint + "_auth_methods_supported"]
+        assert document[endpoint + "_auth_signing_alg_values_supported"] == ["RS256", "ES256"]
 
 
 def test_every_endpoint_advertising_private_key_jwt_accepts_it(http, key_client, es_key, clock):
@@ -337,7 +339,7 @@ def test_every_endpoint_advertising_private_key_jwt_accepts_it(http, key_client,
     document = http.get(DISCOVERY_PATH).json
     advertised = [name[:-len("_auth_methods_supported")] for name, methods in document.items()
                   if name.endswith("_endpoint_auth_methods_supported") and "private_key_jwt" in methods]
-    assert "token_endpoint" in advertised
+    assert {"token_endpoint", "revocation_endpoint", "introspection_endpoint"} <= set(advertised)
     for name in advertised:
         url = document[name]
         path = url[len("http://localhost"):]
@@ -374,3 +376,19 @@ def test_registering_an_rsa_key_under_2048_bits_is_refused(make_client):
     weak = ClientKey("RS256", "weak", rsa.generate_private_key(public_exponent=65537, key_size=1024))
     with pytest.raises(AdminError, match="2048 bits"):
         make_client(name="Weak", auth_method="private_key_jwt", jwks=jwks(weak))
+
+
+def test_a_key_client_introspects_and_revokes_its_token_with_assertions(http, key_client, es_key, clock):
+    token = post_token(http, signed(es_key, key_client, clock)).json["access_token"]
+    introspect, revoke = ISSUER + "/introspect", ISSUER + "/revoke"
+    answer = http.post("/api/v1/platform/oauth/introspect", {
+        "token": token, **assertion_form(signed(es_key, key_client, clock, aud=introspect))}).json
+    assert answer["active"] is True and answer["client_id"] == key_client["client_id"]
+    http.post("/api/v1/platform/oauth/revoke", {
+        "token": token, **assertion_form(signed(es_key, key_client, clock, aud=revoke))}, status=200)
+    answer = http.post("/api/v1/platform/oauth/introspect", {
+        "token": token, **assertion_form(signed(es_key, key_client, clock, aud=ISSUER))}).json
+    assert answer == {"active": False}
+    response = http.post("/api/v1/platform/oauth/introspect", {
+        "token": token, **assertion_form(signed(es_key, key_client, clock, aud=revoke))}, status=401)
+    assert "aud must be" in refused(response)

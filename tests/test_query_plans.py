@@ -24,7 +24,7 @@ FAMILY_ID = "o1QwErTy5uIoP9aSdF3gHw"
 _USER_COLUMNS = ('u.id, u.email, u.password_hash, u.name, u.given_name, u.family_name, u.email_verified,'
                  ' u.updated_at, u.status, t.id, t.slug, t.name, t.status')
 _REFRESH_COLUMNS = ("id, family_id, application_id, user_id, tenant_id, session_id, authorization_code_id, scope,"
-                    " offline, auth_time, expires_at, rotated_at, revoked_at, jkt")
+                    " offline, auth_time, created_at, expires_at, rotated_at, revoked_at, jkt")
 
 # (name, SQL, parameters): the name says which function of app/ the SQL is copied from.
 HOT_STATEMENTS = [
@@ -59,11 +59,28 @@ HOT_STATEMENTS = [
     ("refresh_tokens.revoke_family",
      "UPDATE refresh_token SET revoked_at = ? WHERE family_id = ? AND revoked_at IS NULL",
      (NOW, FAMILY_ID)),
-    # app/store/refresh_tokens.py revoke_issued_from_code (an authorization code came back)
-    ("refresh_tokens.revoke_issued_from_code",
-     "UPDATE refresh_token SET revoked_at = ? WHERE revoked_at IS NULL AND family_id IN"
-     " (SELECT family_id FROM refresh_token WHERE authorization_code_id = ?)",
-     (NOW, 98765)),
+    # app/store/refresh_tokens.py families_issued_from_code (an authorization code came back)
+    ("refresh_tokens.families_issued_from_code",
+     "SELECT DISTINCT family_id FROM refresh_token WHERE authorization_code_id = ?",
+     (98765,)),
+    # app/store/refresh_tokens.py retire_successor (the grace window)
+    ("refresh_tokens.retire_successor",
+     "UPDATE refresh_token SET rotated_at = ? WHERE family_id = ? AND parent_id = ?"
+     " AND rotated_at IS NULL AND revoked_at IS NULL",
+     (NOW, FAMILY_ID, 123456)),
+    # app/store/refresh_tokens.py live_token_parent (the grace window, after a lost race)
+    ("refresh_tokens.live_token_parent",
+     "SELECT parent_id FROM refresh_token WHERE family_id = ? AND rotated_at IS NULL AND revoked_at IS NULL",
+     (FAMILY_ID,)),
+    # app/store/token_revocations.py is_revoked (every userinfo, introspection and token exchange)
+    ("token_revocations.is_revoked",
+     "SELECT 1 FROM token_revocation WHERE token_key IN (?, ?)",
+     ("jti:Zq3uKx0pW8sLr2VtYb5nAg", "grant:" + FAMILY_ID)),
+    # app/store/token_revocations.py _insert (revocation, reuse detection)
+    ("token_revocations.revoke",
+     "INSERT INTO token_revocation (token_key, client_id, revoked_at, expires_at) VALUES (?, ?, ?, ?)"
+     " ON CONFLICT (token_key) DO NOTHING",
+     ("grant:" + FAMILY_ID, CLIENT_ID, NOW, NOW + 3600)),
     # app/store/refresh_tokens.py revoke_session_bound (logout)
     ("refresh_tokens.revoke_session_bound",
      "UPDATE refresh_token SET revoked_at = ? WHERE session_id = ? AND revoked_at IS NULL AND offline = ?",
@@ -205,6 +222,7 @@ HOT_STATEMENTS = [
 PRUNE_STATEMENTS = [
     ("prune refresh expired", "DELETE FROM refresh_token WHERE expires_at < ?", (NOW,)),
     ("prune refresh revoked", "DELETE FROM refresh_token WHERE revoked_at < ?", (NOW,)),
+    ("prune token revocations", "DELETE FROM token_revocation WHERE expires_at < ?", (NOW,)),
     ("prune code links", "UPDATE refresh_token SET authorization_code_id = NULL WHERE authorization_code_id IN"
      " (SELECT id FROM authorization_code WHERE expires_at < ?)", (NOW,)),
     ("prune device links", "UPDATE refresh_token SET device_authorization_id = NULL WHERE device_authorization_id IN"
@@ -258,7 +276,7 @@ if not os.environ.get("OAUTH_TEST_DATABASE_URL"):
     def test_prune_touches_the_big_tables_through_indexes(admin_database, name, sql, params):
         """The small tables (sessions, codes) may be scanned; refresh tokens never are."""
         scanned = [_SCAN.match(step).group(1) for step in full_scans(plan_of(admin_database, sql, params))]
-        assert "refresh_token" not in scanned, (name, scanned)
+        assert "refresh_token" not in scanned and "token_revocation" not in scanned, (name, scanned)
 
     def test_the_key_ring_refresh_reads_only_the_signing_key_table(admin_database):
         steps = plan_of(admin_database, KEY_RING_REFRESH, (NOW,))

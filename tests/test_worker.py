@@ -153,3 +153,25 @@ def test_a_connection_that_sends_nothing_does_not_hold_up_the_worker(server, con
         started = time.monotonic()
         response, _ = get(connection)
         assert response.status == 200 and time.monotonic() - started < 2
+
+
+def test_on_a_graceful_exit_a_request_on_a_kept_alive_connection_is_answered_with_connection_close(server, connect):
+    connection = connect(server)
+    assert get(connection)[0].status == 200
+    server.process.terminate()
+    time.sleep(0.2)  # the worker is exiting; the connection has been quiet for less than QUIET_SECONDS
+    response, body = get(connection, JWKS)
+    assert response.status == 200 and b'"keys"' in body
+    assert response.getheader("Connection") == "close"
+    assert server.process.wait(timeout=10) == 0
+
+
+def test_on_a_graceful_exit_an_idle_connection_is_ended_after_a_quiet_second_without_a_reset(server, connect):
+    connection = connect(server)
+    assert get(connection)[0].status == 200
+    started = time.monotonic()
+    server.process.terminate()
+    connection.sock.settimeout(5)
+    assert connection.sock.recv(1) == b""  # FIN: a ConnectionResetError here would be a reset
+    assert 0.5 < time.monotonic() - started < 4
+    assert server.process.wait(timeout=10) == 0

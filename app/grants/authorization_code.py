@@ -16,11 +16,12 @@ def s256(verifier):
 class AuthorizationCodeGrant:
     grant_type = "authorization_code"
 
-    def __init__(self, database, clock, user_tokens, audit):
+    def __init__(self, database, clock, user_tokens, audit, grant_revocation):
         self._database = database
         self._clock = clock
         self._user_tokens = user_tokens
         self._audit = audit
+        self._grant_revocation = grant_revocation
 
     def issue(self, client, params, dpop_jkt=None):
         for name in ("code", "redirect_uri"):
@@ -35,7 +36,7 @@ class AuthorizationCodeGrant:
             raise InvalidDPoPProof("The authorization code is bound to a DPoP key (dpop_jkt); send a DPoP proof "
                                    "signed by that key")
         if code.used_at is not None:
-            self._replayed(code.id, now)
+            self._replayed(client, code.id, now)
         if now >= code.expires_at:
             raise InvalidGrant("The authorization code has expired")
         if params["redirect_uri"] != code.redirect_uri:
@@ -48,12 +49,13 @@ class AuthorizationCodeGrant:
             auth_time=code.auth_time, session_id=code.session_id, sid=session.sid if session else None,
             nonce=code.nonce, authorization_code_id=code.id, dpop_jkt=dpop_jkt)
         if response is None:
-            self._replayed(code.id, now)
+            self._replayed(client, code.id, now)
         return response
 
-    def _replayed(self, code_id, now):
-        """RFC 6749 §4.1.2: a second use revokes every token issued from the code."""
-        refresh_tokens.revoke_issued_from_code(self._database, code_id, now)
+    def _replayed(self, client, code_id, now):
+        """RFC 6749 §4.1.2: a second use revokes every token issued from the code (each family it began)."""
+        for family_id in refresh_tokens.families_issued_from_code(self._database, code_id):
+            self._grant_revocation.revoke(client, family_id, now)
         self._audit.record("authorization_code.reuse_detected", code_id=code_id)
         raise InvalidGrant("The authorization code has already been used")
 

@@ -2,6 +2,7 @@
 
 import jwt
 
+from app.access_tokens import GRANT_ID, audiences, live_claims
 from app.dpop import token_type
 from app.errors import InvalidRequest, InvalidScope, InvalidTarget, UnauthorizedClient
 from app.grants.result import Issued
@@ -9,11 +10,6 @@ from app.scopes import parse_scope
 from app.store.clients import find_client
 
 ACCESS_TOKEN_TYPE = "urn:ietf:params:oauth:token-type:access_token"
-
-
-def _audiences(claims):
-    aud = claims.get("aud")
-    return [aud] if isinstance(aud, str) else list(aud or ())
 
 
 class TokenExchangeGrant:
@@ -39,6 +35,9 @@ class TokenExchangeGrant:
         if "act" in claims:
             act["act"] = claims["act"]
         extra = {"act": act}
+        if GRANT_ID in claims:
+            # Revoking the grant the subject token came from reaches the tokens traded for it too.
+            extra[GRANT_ID] = claims[GRANT_ID]
         now = int(self._clock.now())
         token_ttl = self._issuer.access_token_ttl(client)
         # The exchanged token never outlives the one it came from: otherwise two clients trading a
@@ -79,11 +78,10 @@ class TokenExchangeGrant:
         """A live access token we signed that the requester may hold (RFC 8693 §2.1, §2.2.2)."""
         # RFC 8693 §2.2.2 makes every unacceptable subject_token invalid_request, not invalid_grant.
         try:
-            # typ at+jwt (RFC 9068 §2.1) keeps ID tokens and other JWTs we sign out.
-            claims = self._keyring.decode(subject_token, typ="at+jwt")
+            claims = live_claims(self._keyring, self._database, subject_token)
         except jwt.PyJWTError:
-            raise InvalidRequest("subject_token is not a valid, unexpired access token from this server") from None
-        if claims.get("client_id") != client.client_id and client.client_id not in _audiences(claims):
+            raise InvalidRequest("subject_token is not a live access token from this server") from None
+        if claims.get("client_id") != client.client_id and client.client_id not in audiences(claims):
             raise InvalidRequest("subject_token was neither issued to this client nor meant for it")
         return claims
 

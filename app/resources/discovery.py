@@ -15,13 +15,15 @@ CLAIMS = ["sub", "iss", "aud", "exp", "iat", "auth_time", "nonce", "sid", "at_ha
 def discovery_document(config, grant_types):
     """The metadata; every value is something this build does."""
     oauth = config.issuer
-    return {
+    document = {
         "issuer": config.issuer,
         "authorization_endpoint": oauth + "/authorize",
         "token_endpoint": oauth + "/token",
         "userinfo_endpoint": oauth + "/userinfo",
         "end_session_endpoint": oauth + "/logout",
         "device_authorization_endpoint": oauth + "/device/authorize",
+        "revocation_endpoint": oauth + "/revoke",
+        "introspection_endpoint": oauth + "/introspect",
         "pushed_authorization_request_endpoint": oauth + "/par",
         "require_pushed_authorization_requests": False,
         "jwks_uri": config.api_base + "/.well-known/jwks.json",
@@ -47,3 +49,11 @@ def discovery_document(config, grant_types):
         "frontchannel_logout_supported": False,
         "backchannel_logout_supported": False,
     }
+    # Revocation and introspection authenticate clients exactly as the token endpoint does; introspection
+    # serves resource servers, so a public client (method none) cannot use it.
+    methods = document["token_endpoint_auth_methods_supported"]
+    document["revocation_endpoint_auth_methods_supported"] = list(methods)
+    document["introspection_endpoint_auth_methods_supported"] = [m for m in methods if m != "none"]
+    for endpoint in ("revocation_endpoint", "introspection_endpoint"):
+        document[endpoint + "_auth_signing_alg_values_supported"] = list(CLIENT_ASSERTION_ALGORITHMS)
+    return document

@@ -1,4 +1,4 @@
-"""GET /api/v1/platform/openapi.json: the OpenAPI 3.1 description of the 10 endpoints and those added since.
+"""GET /api/v1/platform/openapi.json: the OpenAPI 3.1 description of the endpoints.
 
 Paths, parameters, request bodies and the HTTPValidationError/ValidationError schemas are those of
 the published reference (spec/platform-oauth-api.md); the responses are the ones the service
@@ -59,7 +59,9 @@ def _header(description, required=True):
 
 LOCATION = {"Location": _header("Where the browser goes next.")}
 RETRY_AFTER = {"Retry-After": _header("Seconds to wait before trying again.")}
-BASIC_CHALLENGE = {"WWW-Authenticate": _header("The Basic challenge of RFC 6749 §5.2, e.g. `Basic realm=\"...\"`.")}
+BASIC_CHALLENGE = {"WWW-Authenticate": _header(
+    "The Basic challenge of RFC 6749 §5.2, e.g. `Basic realm=\"...\"`, sent only when the client tried HTTP Basic.",
+    required=False)}
 BEARER_CHALLENGE = {"WWW-Authenticate": _header("The Bearer challenge of RFC 6750 §3, naming the error (a DPoP "
                                                 "challenge, RFC 9449 §7.1, for the DPoP scheme).")}
 
@@ -223,6 +225,21 @@ def _schemas():
                            "refresh_token": {"type": "string"}, "id_token": {"type": "string"},
                            "issued_token_type": {"type": "string"}},
         },
+        REVOKE_BODY: _token_form(REVOKE_BODY, "RFC 7009 §2.1: `access_token` or `refresh_token`; a hint only."),
+        INTROSPECT_BODY: _token_form(INTROSPECT_BODY, "RFC 7662 §2.1: `access_token` or `refresh_token`; a hint only."),
+        "IntrospectionResponse": {
+            "title": "IntrospectionResponse", "type": "object", "required": ["active"],
+            "description": "RFC 7662 §2.2. An inactive, unknown or foreign token is exactly `{\"active\": false}`.",
+            "properties": {
+                "active": {"type": "boolean"},
+                **{name: {"type": "string"} for name in ("iss", "sub", "client_id", "scope", "tenant_id")},
+                "aud": {"anyOf": [{"type": "string"}, {"type": "array", "items": {"type": "string"}}]},
+                "exp": {"type": "integer"}, "iat": {"type": "integer"},
+                "token_type": {"enum": ["Bearer", "DPoP"]},
+                "act": {"type": "object", "description": "RFC 8693 §4.1: the actor of a token exchange."},
+                "cnf": {"type": "object", "description": "RFC 9449 §6.2: the DPoP key the token is bound to."},
+            },
+        },
         "UserInfo": {
             "title": "UserInfo", "type": "object", "required": ["sub", "tenant_id", "tenant"],
             "properties": {"sub": {"type": "string"}, "tenant_id": {"type": "string"}, "tenant": {"type": "string"},
@@ -231,6 +248,19 @@ def _schemas():
                            "email": {"type": "string"}, "email_verified": {"type": "boolean"}},
         },
     }
+
+
+REVOKE_BODY = "Body_platform_revoke_api_v1_platform_oauth_revoke_post"
+INTROSPECT_BODY = "Body_platform_introspect_api_v1_platform_oauth_introspect_post"
+
+
+def _token_form(title, hint):
+    """The form of revocation and introspection: the token, a hint, and client credentials in the body."""
+    return {"title": title, "type": "object", "required": ["token"],
+            "properties": {"token": {"type": "string", "title": "Token"},
+                           "token_type_hint": {**_nullable_string("Token Type Hint"), "description": hint},
+                           "client_id": _nullable_string("Client Id"),
+                           "client_secret": _nullable_string("Client Secret")}}
 
 
 def _operation(operation_id, summary, description, responses, parameters=None, request_body=None):
@@ -269,7 +299,8 @@ def _paths():
     form_body = "The body is not a well-formed form (wrong content type, repeated parameter, not UTF-8) " \
         "or breaks the grant's rules (`invalid_request`, `invalid_grant`, `invalid_scope`, ...)."
     token_errors = form_body + " A missing or bad DPoP proof is `invalid_dpop_proof` (RFC 9449 §5)."
-    # The answers both form endpoints with client authentication share (token, device/authorize).
+    # The answers the form endpoints with client authentication share (token, device/authorize, revoke,
+    # introspect).
     client_authenticated = {
         "400": _error(form_body),
         "401": _error("Client authentication failed (`invalid_client`).", BASIC_CHALLENGE),
@@ -388,6 +419,32 @@ def _paths():
             {"required": True, "content": {FORM: {"schema": _ref(
                 "Body_platform_token_api_v1_platform_oauth_token_post")}}})},
         ISSUER_PATH + "/userinfo": {"get": _userinfo("get"), "post": _userinfo("post")},
+        ISSUER_PATH + "/revoke": {"post": _operation(
+            "platform_revoke_api_v1_platform_oauth_revoke_post", "Platform Revoke",
+            "Token revocation (RFC 7009). The client authenticates as at the token endpoint (a public client "
+            "sends its client_id). A refresh token revokes its whole family and every access token issued from "
+            "it; an access token is refused from then on by userinfo, introspection and token exchange. Only the "
+            "client a token was issued to can revoke it; an unknown, foreign, expired or already revoked token "
+            "gets the same 200 with nothing changed.",
+            {
+                "200": {"description": "Done, or nothing to do (RFC 7009 §2.2); the body is empty."},
+                **client_authenticated,
+            },
+            [_param("authorization", "header", description="HTTP Basic client credentials.")],
+            {"required": True, "content": {FORM: {"schema": _ref(REVOKE_BODY)}}})},
+        ISSUER_PATH + "/introspect": {"post": _operation(
+            "platform_introspect_api_v1_platform_oauth_introspect_post", "Platform Introspect",
+            "Token introspection (RFC 7662), for resource servers: confidential clients only. A caller sees "
+            "`active: true` only for a live token issued to it or whose `aud` names it (refresh tokens: only "
+            "the client holding them); anything else is exactly `{\"active\": false}`.",
+            {
+                "200": _json("What the token is (RFC 7662 §2.2).", _ref("IntrospectionResponse")),
+                **client_authenticated,
+                "401": _error("Client authentication failed, or the caller is a public client "
+                              "(`invalid_client`).", BASIC_CHALLENGE),
+            },
+            [_param("authorization", "header", description="HTTP Basic client credentials.")],
+            {"required": True, "content": {FORM: {"schema": _ref(INTROSPECT_BODY)}}})},
         ISSUER_PATH + "/par": {"post": _operation(
             "pushed_authorization_request_api_v1_platform_oauth_par_post", "Pushed Authorization Request",
             "Pushed Authorization Request endpoint (RFC 9126).\n\nThe client pushes the parameters of an "

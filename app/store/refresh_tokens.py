@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from app import opaque
 
 _COLUMNS = ("id, family_id, application_id, user_id, tenant_id, session_id, authorization_code_id, scope,"
-            " offline, auth_time, expires_at, rotated_at, revoked_at, jkt")
+            " offline, auth_time, created_at, expires_at, rotated_at, revoked_at, jkt")
 
 
 @dataclass(frozen=True)
@@ -21,24 +21,33 @@ class RefreshTokenRecord:
     scope: str
     offline: bool
     auth_time: int | None
+    created_at: int
     expires_at: int
     rotated_at: int | None
     revoked_at: int | None
     jkt: str | None = None          # RFC 9449 §5: the DPoP key a public client's token is bound to
 
 
+def new_family_id():
+    return secrets.token_urlsafe(16)
+
+
 def create(database, *, now, ttl, application_id, user_id, tenant_id, session_id, scope, offline, auth_time,
-           family_id=None, authorization_code_id=None, device_authorization_id=None, jkt=None):
-    """Store a new refresh token and return its value (shown to the client once)."""
+           family_id=None, authorization_code_id=None, device_authorization_id=None, jkt=None, parent_id=None):
+    """Store a new refresh token and return its value (shown to the client once).
+
+    parent_id is the token this one replaces (a rotation), so the grace window can tell the
+    immediately previous token of a family from older ones.
+    """
     token = opaque.new_secret()
     p = database.param
     database.execute_sql(
         "INSERT INTO refresh_token (token_hash, family_id, application_id, user_id, tenant_id, session_id,"
-        " authorization_code_id, device_authorization_id, scope, offline, auth_time, created_at, expires_at, jkt)"
-        f" VALUES ({', '.join([p] * 14)})",
-        (opaque.digest(token), family_id or secrets.token_urlsafe(16), application_id, user_id, tenant_id,
+        " authorization_code_id, device_authorization_id, scope, offline, auth_time, created_at, expires_at, jkt,"
+        f" parent_id) VALUES ({', '.join([p] * 15)})",
+        (opaque.digest(token), family_id or new_family_id(), application_id, user_id, tenant_id,
          session_id, authorization_code_id, device_authorization_id, scope, bool(offline), auth_time, int(now),
-         int(now) + ttl, jkt))
+         int(now) + ttl, jkt, parent_id))
     return token
 
 
@@ -62,18 +71,40 @@ def mark_rotated(database, token_id, now):
     return cursor.rowcount == 1
 
 
+def retire_successor(database, family_id, parent_id, now):
+    """Grace window: retire the live token that replaced parent_id; False when there is none (any more).
+
+    Only a token whose successor is still the family's live token is the immediately previous one.
+    Read through the family index: the path is rare and a family holds few rows.
+    """
+    p = database.param
+    cursor = database.execute_sql(
+        f"UPDATE refresh_token SET rotated_at = {p} WHERE family_id = {p} AND parent_id = {p}"
+        " AND rotated_at IS NULL AND revoked_at IS NULL", (int(now), family_id, parent_id))
+    return cursor.rowcount == 1
+
+
+def live_token_parent(database, family_id):
+    """The parent_id of the family's live token (a family has at most one): whom the last rotation replaced."""
+    p = database.param
+    row = database.execute_sql(
+        f"SELECT parent_id FROM refresh_token WHERE family_id = {p} AND rotated_at IS NULL AND revoked_at IS NULL",
+        (family_id,)).fetchone()
+    return row[0] if row else None
+
+
 def revoke_family(database, family_id, now):
+    """Revoke every token of the family; returns how many were still unrevoked."""
     p = database.param
-    database.execute_sql(f"UPDATE refresh_token SET revoked_at = {p} WHERE family_id = {p} AND revoked_at IS NULL",
-                         (int(now), family_id))
+    return database.execute_sql(
+        f"UPDATE refresh_token SET revoked_at = {p} WHERE family_id = {p} AND revoked_at IS NULL",
+        (int(now), family_id)).rowcount
 
 
-def revoke_issued_from_code(database, code_id, now):
-    """Every token descended from an authorization code (its whole families)."""
+def families_issued_from_code(database, code_id):
     p = database.param
-    database.execute_sql(
-        f"UPDATE refresh_token SET revoked_at = {p} WHERE revoked_at IS NULL AND family_id IN"
-        f" (SELECT family_id FROM refresh_token WHERE authorization_code_id = {p})", (int(now), code_id))
+    return [row[0] for row in database.execute_sql(
+        f"SELECT DISTINCT family_id FROM refresh_token WHERE authorization_code_id = {p}", (code_id,)).fetchall()]
 
 
 def revoke_session_bound(database, session_id, now):
