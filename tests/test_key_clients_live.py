@@ -13,7 +13,7 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from joserfc.jwk import RSAKey
 from jwt.algorithms import RSAAlgorithm
 
-from tests.live import live_server
+from tests.live import live_server_with_ada
 from tests.test_oidc_client_library import follow_until, submit_first_form
 
 REDIRECT_URI = "http://127.0.0.1:9/callback"  # never contacted: the test reads the Location header
@@ -34,10 +34,7 @@ class ShortLivedPrivateKeyJWT(PrivateKeyJWT):
 
 @pytest.fixture
 def server(database_url, clean_database, tmp_path):
-    with live_server(database_url, tmp_path) as running:
-        running.cli("tenant", "create", "--slug", "acme", "--name", "Acme Inc.")
-        running.cli("user", "create", "--tenant", "acme", "--email", "ada@example.com", "--name", "Ada Lovelace",
-                    "--password-stdin", stdin="analytical engine\n")
+    with live_server_with_ada(database_url, tmp_path) as running:
         running.metadata = requests.get(
             running.url + "/api/v1/platform/oauth/.well-known/openid-configuration").json()
         yield running
