@@ -7,9 +7,9 @@ import jwt
 
 from app import opaque
 from app.grants import CONFIDENTIAL_ONLY, GRANT_TYPES
-from app.passwords import hash_password
+from app.passwords import SALT_KEY_NAME, email_salt, hash_password
 from app.scopes import is_valid_scope_token
-from app.store import clients, tenants, users
+from app.store import clients, server_secrets, tenants, users
 from app.store.users import normalize_email
 
 _SLUG = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$")
@@ -83,7 +83,9 @@ def create_user(database, clock, *, tenant, email, name, password, given_name=""
     if not password:
         raise AdminError("the password must not be empty")
     tenant_row = _find_tenant(database, tenant)
-    user_id = users.insert(database, tenant_id=tenant_row.id, email=email, password_hash=hash_password(password),
+    # The per-email salt, so sign-in checks this account with the same computation as the email's others.
+    salt = email_salt(server_secrets.get_or_create(database, SALT_KEY_NAME, _now(clock)), email)
+    user_id = users.insert(database, tenant_id=tenant_row.id, email=email, password_hash=hash_password(password, salt),
                            name=(name or "").strip(), given_name=given_name or "", family_name=family_name or "",
                            email_verified=bool(email_verified), now=_now(clock))
     if user_id is None:

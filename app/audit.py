@@ -14,6 +14,7 @@ import logging
 import os
 import threading
 
+from app.capped import capped
 from app.store import audit_events
 
 log = logging.getLogger("app.audit")
@@ -35,7 +36,10 @@ class Audit:
         self._flusher = None
 
     def record(self, event, *, client_id=None, user_id=None, tenant_id=None, ip=None, **detail):
-        detail = {k: v for k, v in detail.items() if k not in _FORBIDDEN and v is not None}
+        # Attacker-typed text (a 60 KB "email") is stored capped, so failures cannot grow the table by their size.
+        detail = {k: capped(v) if isinstance(v, str) else v for k, v in detail.items()
+                  if k not in _FORBIDDEN and v is not None}
+        client_id = capped(client_id) if isinstance(client_id, str) else client_id
         now = int(self._clock.now())
         log.info(json.dumps({"event": event, "time": now, "client_id": client_id, "user_id": user_id,
                              "tenant_id": tenant_id, "ip": ip, **detail}, sort_keys=True))

@@ -126,17 +126,17 @@ def _checked_params(client, params, pushed):
                                params.get("login_hint"), max_age, dpop_jkt)
 
 
-def needs_sign_in(request, session, now, requested_at=None):
-    """A fresh sign-in is needed: no session, prompt=login, or an authentication older than max_age.
+def needs_sign_in(request, session, now, signed_in_for_request=False):
+    """A fresh sign-in is needed: no session, prompt=login, max_age=0, or an authentication older than max_age.
 
-    requested_at is when a stored request was made: a sign-in since then is the one it asked for,
-    even when the redirect back crosses a second (max_age=0 would otherwise loop).
+    signed_in_for_request: the session signed in on the login page this stored request led to, which is
+    the sign-in it asked for; time cannot tell, as both can fall within the same second (OIDC Core §3.1.2.1).
     """
     if session is None:
         return True
-    if requested_at is not None and session.auth_time >= requested_at:
+    if signed_in_for_request:
         return False
-    if "login" in request.prompt or "select_account" in request.prompt:
+    if "login" in request.prompt or "select_account" in request.prompt or request.max_age == 0:
         return True
     return request.max_age is not None and now - session.auth_time > request.max_age
 
@@ -224,7 +224,8 @@ class Authorizer:
                                       stored.code_challenge, stored.code_challenge_method, stored.prompts,
                                       stored.login_hint, stored.max_age, stored.dpop_jkt)
         session = self._usable(session)
-        if needs_sign_in(request, session, now, stored.created_at):
+        signed_in = session is not None and stored.signed_in_session_id == session.id
+        if needs_sign_in(request, session, now, signed_in):
             session = None
         return stored, request, session
 

@@ -1,14 +1,36 @@
-"""The client's address: X-Forwarded-For is believed only when the peer is a trusted proxy."""
+"""The client's address: X-Forwarded-For is believed only when the peer is a trusted proxy.
+
+Addresses come out in one spelling: an IPv4-mapped IPv6 address (what a dual-stack socket reports
+for an IPv4 peer) as the IPv4 address, IPv6 compressed (RFC 5952).
+"""
 
 import functools
 import ipaddress
 
+# A single IPv6 subscriber usually holds a whole /64 (RFC 6177), so a throttle counts the /64.
+IPV6_BUCKET_PREFIX = 64
+
 
 def _address(value):
     try:
-        return ipaddress.ip_address(value.strip())
+        address = ipaddress.ip_address(value.strip())
     except ValueError:
         return None
+    if address.version == 6 and address.ipv4_mapped is not None:
+        return address.ipv4_mapped
+    return address
+
+
+def throttle_bucket(address):
+    """The key a per-address throttle counts under: the IPv4 address, or the IPv6 /64 it lies in."""
+    parsed = _address(address)
+    if parsed is None:
+        return address
+    if parsed.version == 6:
+        # Without the zone: ip_network refuses scoped addresses, and the zone names no other sender.
+        unscoped = ipaddress.IPv6Address(parsed.packed)
+        return str(ipaddress.IPv6Network((unscoped, IPV6_BUCKET_PREFIX), strict=False))
+    return str(parsed)
 
 
 @functools.lru_cache(maxsize=4096)

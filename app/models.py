@@ -94,6 +94,7 @@ class AuthorizationRequest(BaseModel):
     created_at = pw.BigIntegerField()
     expires_at = pw.BigIntegerField(index=True)
     completed_at = pw.BigIntegerField(null=True)
+    signed_in_session_id = pw.BigIntegerField(null=True)
     dpop_jkt = pw.TextField(null=True)
 
 
@@ -229,8 +230,14 @@ class Consent(BaseModel):
         indexes = ((("user", "application", "scope"), True),)
 
 
+class ServerSecret(BaseModel):
+    name = pw.TextField(unique=True)
+    value = pw.TextField()
+    created_at = pw.BigIntegerField()
+
+
 ALL_MODELS = [
     Tenant, User, Application, SsoSession, AuthorizationRequest, LoginChallenge, AuthorizationCode,
     DeviceAuthorization, RefreshToken, SigningKey, AuditEvent, RateCounter, UsedJti, Consent, TokenRevocation,
-    PushedAuthorizationRequest,
+    PushedAuthorizationRequest, ServerSecret,
 ]

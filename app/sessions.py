@@ -1,11 +1,16 @@
 """The SSO session cookie and CSRF tokens of the service's own pages.
 
 The session cookie holds a 256-bit random value; the database keeps only its SHA-256 digest.
-A new value is issued at every sign-in (no fixation). CSRF uses a double-submit token: a random
-cookie (with the __Host- prefix outside local http) whose value every form repeats.
+A new value is issued at every sign-in (no fixation). CSRF: the CSRF cookie (with the __Host- prefix
+outside local http) names a pre-session, a 256-bit random id; every form carries an HMAC of that id
+under a server key, so a token is valid only with the cookie it was made for and only in full. The
+pre-session is replaced at sign-in, so no token from before the sign-in works after it.
 """
 
+import base64
+import hashlib
 import hmac
+import re
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -13,11 +18,16 @@ from datetime import datetime, timezone
 from app import opaque
 from app.db import write_transaction
 from app.errors import PageError
-from app.store import refresh_tokens, sso_sessions
+from app.store import refresh_tokens, server_secrets, sso_sessions
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
 # Touch last_seen_at at most this often, so reading a session is not a write every time.
 _TOUCH_EVERY = 60
+CSRF_KEY_NAME = "csrf"
+# 32 random bytes (the pre-session id) and a SHA-256 HMAC are both 43 base64url characters.
+_CSRF_VALUE = re.compile(r"[A-Za-z0-9_-]{43}")
+# Fetch Metadata: our forms post from our own pages; a browser that says otherwise was sent by another site.
+_OWN_FORM_SITES = ("same-origin", "none")
 
 
 @dataclass(frozen=True)
@@ -38,6 +48,7 @@ class Sessions:
         prefix = "__Host-" if config.cookie_secure else ""
         self.session_cookie = prefix + "oauth_session"
         self.csrf_cookie = prefix + "oauth_csrf"
+        self._csrf_key = None
 
     def _set_cookie(self, resp, name, value, max_age):
         resp.set_cookie(name, value, max_age=max_age, path="/", secure=self._config.cookie_secure,
@@ -73,6 +84,7 @@ class Sessions:
         auth_time; another user ends the browser's previous session first.
         """
         previous = self.current(req)
+        self._new_presession(req, resp)
         value = opaque.new_secret()
         now = int(self._clock.now())
         expires_at = now + self._config.session_absolute_ttl
@@ -100,21 +112,38 @@ class Sessions:
 
     # --- CSRF -------------------------------------------------------------------------------
 
+    def _csrf_for(self, presession):
+        if self._csrf_key is None:
+            self._csrf_key = server_secrets.get_or_create(self._database, CSRF_KEY_NAME, self._clock.now())
+        mac = hmac.new(self._csrf_key, b"csrf\x00" + presession.encode("ascii"), hashlib.sha256).digest()
+        return base64.urlsafe_b64encode(mac).rstrip(b"=").decode("ascii")
+
+    def _new_presession(self, req, resp):
+        presession = secrets.token_urlsafe(32)
+        self._set_cookie(resp, self.csrf_cookie, presession, None)
+        # Later code in this request (the page rendered after a sign-in) must use the new one.
+        req.context.presession = presession
+        return presession
+
     def csrf_token(self, req, resp):
-        """The token forms must carry; sets the CSRF cookie when the browser has none."""
-        token = getattr(req.context, "csrf_token", None) or self._cookie(req, self.csrf_cookie)
-        if not token or len(token) < 32:
-            token = secrets.token_urlsafe(32)
-            self._set_cookie(resp, self.csrf_cookie, token, None)
-        # Later code in this request (another form on the page) must see the same token.
-        req.context.csrf_token = token
-        return token
+        """The token forms must carry; starts a pre-session (the CSRF cookie) when the browser has none."""
+        presession = getattr(req.context, "presession", None) or self._cookie(req, self.csrf_cookie)
+        if not presession or not _CSRF_VALUE.fullmatch(presession):
+            presession = self._new_presession(req, resp)
+        req.context.presession = presession
+        return self._csrf_for(presession)
 
     def check_csrf(self, req, form):
-        """403 unless the form's csrf_token equals the browser's CSRF cookie."""
-        cookie = self._cookie(req, self.csrf_cookie)
+        """403 unless the form's csrf_token is the full HMAC of the CSRF cookie's pre-session, sent from our page.
+
+        Sec-Fetch-Site (Fetch Metadata) also stops a site that planted its own cookie and token pair.
+        """
+        presession = self._cookie(req, self.csrf_cookie)
         sent = form.get("csrf_token")
-        if not cookie or not sent or not hmac.compare_digest(cookie.encode(), sent.encode()):
+        site = req.get_header("Sec-Fetch-Site")
+        if not (presession and sent and _CSRF_VALUE.fullmatch(presession) and _CSRF_VALUE.fullmatch(sent)
+                and hmac.compare_digest(self._csrf_for(presession).encode(), sent.encode())
+                and (site is None or site in _OWN_FORM_SITES)):
             raise PageError("This form has expired",
                             "The page was open too long or was sent from somewhere else. Go back, reload the "
                             "page and try again.", status=403)

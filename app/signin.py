@@ -2,9 +2,9 @@
 
 from app.authorization import resumed_request_id
 from app.errors import PageError
-from app.passwords import DUMMY_HASH, hash_password, needs_rehash, verify_password
+from app.passwords import SALT_KEY_NAME, email_salt, is_current, matching_hashes
 from app.ratelimit import WRONG_PASSWORD_PER_ACCOUNT, WRONG_PASSWORD_PER_IP
-from app.store import authorization_requests, login_challenges
+from app.store import authorization_requests, login_challenges, server_secrets
 from app.store.users import (find_active_user, find_user, normalize_email, update_password_hash,
                              users_with_email)
 
@@ -18,13 +18,14 @@ class SignIn:
         self._clock = clock
         self._throttle = throttle
         self._audit = audit
+        self._salt_key = None
 
     def verify(self, email, password, ip):
         """The active users with this email whose password verifies, in every tenant.
 
         Wrong passwords are throttled per account (the email) and per client address; the windows
         pass, so nobody can lock a user out for good. An unknown email costs one Argon2id
-        verification, like a wrong password, and counts the same.
+        verification, like a wrong password, and counts the same; so does an email in several tenants.
         """
         email = normalize_email(email)
         self._throttle.check(WRONG_PASSWORD_PER_IP, ip)
@@ -40,17 +41,21 @@ class SignIn:
     def succeeded(self, user, ip):
         self._audit.record("signin.success", user_id=user.id, tenant_id=user.tenant_id, ip=ip, email=user.email)
 
+    def _salt(self, email):
+        if self._salt_key is None:
+            self._salt_key = server_secrets.get_or_create(self._database, SALT_KEY_NAME, self._clock.now())
+        return email_salt(self._salt_key, email)
+
     def _matching_users(self, email, password):
         candidates = users_with_email(self._database, email)[:20]
-        if not candidates or not password or len(password) > MAX_PASSWORD_LENGTH:
-            verify_password(password or "", DUMMY_HASH)
-            return []
-        matched = []
-        for user in candidates:
-            if verify_password(password, user.password_hash) and user.is_active:
-                matched.append(user)
-                if needs_rehash(user.password_hash):
-                    update_password_hash(self._database, user.id, hash_password(password), self._clock.now())
+        if not password or len(password) > MAX_PASSWORD_LENGTH:
+            # Still one Argon2id computation: a refused password costs what a wrong one does.
+            password, candidates = "", []
+        matches, current = matching_hashes(password, self._salt(email), [u.password_hash for u in candidates])
+        matched = [user for user, match in zip(candidates, matches) if match and user.is_active]
+        for user in matched:
+            if not is_current(user.password_hash, current):
+                update_password_hash(self._database, user.id, current, self._clock.now())
         return matched
 
     def create_challenge(self, users, next_path):
@@ -83,6 +88,12 @@ class SignIn:
         if request_id is None:
             return None
         return authorization_requests.open_request_application_name(self._database, request_id, self._clock.now())
+
+    def signed_in_for(self, next_path, session):
+        """When next_path resumes a stored authorization request, record that this session signed in for it."""
+        request_id = resumed_request_id(next_path)
+        if request_id is not None:
+            authorization_requests.mark_signed_in(self._database, request_id, session.id, self._clock.now())
 
     def challenge_tenants(self, users):
         return [{"slug": u.tenant_slug, "name": u.tenant_name} for u in users]

@@ -274,6 +274,10 @@ def test_an_answer_from_another_account_than_the_page_was_shown_to_shows_the_pag
     make_user(email="bo@example.com", password="bo's own password")
     page, _ = consent_page(http, partner)
     sign_in_as_bo(http)  # another tab, another account
+    # Bo's sign-in renewed the CSRF pre-session (issue 13 item 6): Ada's page as it stands is refused...
+    assert answer(page, "allow", status=403).status_int == 403
+    # ...and with the current token the account check still tells the answer is not Bo's.
+    page.forms[0]["csrf_token"] = http.get(LOGIN_PATH, {"next": "/"}).forms[0]["csrf_token"].value
     response = answer(page, "allow")
     assert is_consent_redirect(response)
     assert audit_rows(services, "consent.given") == []

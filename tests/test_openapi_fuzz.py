@@ -53,6 +53,7 @@ class Seed:
     verifier: str
     challenge: str
     cookies: dict            # the signed-in browser's session and CSRF cookies
+    csrf_token: str          # what the browser's forms carry (an HMAC of the CSRF cookie's pre-session)
 
     def known_values(self):
         """Realistic values per parameter name, offered to the fuzzer next to what it generates."""
@@ -77,7 +78,7 @@ class Seed:
             "audience": [self.public["client_id"]],
             "id_token_hint": [self.tokens["id_token"]],
             "action": ["approve", "deny"],
-            "csrf_token": [self.cookies[CSRF_COOKIE]],
+            "csrf_token": [self.csrf_token],
             "authorization": [bearer(self.tokens["access_token"])["Authorization"],
                               basic(self.confidential["client_id"], self.confidential["client_secret"]), DROP],
             "client_secret": [self.confidential["client_secret"], DROP],
@@ -115,7 +116,7 @@ class Seed:
                  "scope": "openid email", "code_challenge": self.challenge, "code_challenge_method": "S256"},
             ],
             DEVICE_VERIFY_PATH: [{"user_code": self.user_code, "action": "approve",
-                                  "csrf_token": self.cookies[CSRF_COOKIE]}],
+                                  "csrf_token": self.csrf_token}],
             LOGOUT_PATH: [{"id_token_hint": self.tokens["id_token"], "state": "fuzz",
                            "post_logout_redirect_uri": POST_LOGOUT_REDIRECT_URI}],
         }
@@ -134,8 +135,9 @@ def seed(http, make_tenant, make_user, make_client):
     device = http.post(DEVICE_AUTHORIZE_PATH, {"client_id": public["client_id"], "scope": "openid profile"}).json
     verifier, challenge = pkce_pair()
     cookies = {name: http.cookies[name] for name in (SESSION_COOKIE, CSRF_COOKIE)}
+    csrf_token = http.get(LOGOUT_PATH).forms[0]["csrf_token"].value
     return Seed(confidential, public, tokens, device["user_code"], device["device_code"], verifier, challenge,
-                cookies)
+                cookies, csrf_token)
 
 
 def _mix_in(known, well_formed=None):

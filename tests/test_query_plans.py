@@ -179,8 +179,8 @@ HOT_STATEMENTS = [
     ("authorization.resume: request by request_hash",
      "SELECT r.id, a.client_id, r.redirect_uri, r.scope, r.state, r.nonce, r.code_challenge,"
      " r.code_challenge_method, r.prompt, r.login_hint, r.max_age, r.created_at, r.expires_at,"
-     " r.completed_at, r.dpop_jkt FROM authorization_request r JOIN application a ON a.id = r.application_id"
-     " WHERE r.request_hash = ?",
+     " r.completed_at, r.signed_in_session_id, r.dpop_jkt FROM authorization_request r"
+     " JOIN application a ON a.id = r.application_id WHERE r.request_hash = ?",
      (DIGEST,)),
     # app/authorization.py Authorizer.resume: finish once
     ("authorization.resume: complete",
@@ -195,6 +195,15 @@ HOT_STATEMENTS = [
     ("pushed_requests.use",
      "UPDATE pushed_authorization_request SET used_at = ? WHERE id = ? AND used_at IS NULL AND expires_at > ?",
      (NOW, 777, NOW)),
+    # app/store/authorization_requests.py mark_signed_in (a sign-in made for a stored request)
+    ("authorization_requests.mark_signed_in",
+     "UPDATE authorization_request SET signed_in_session_id = ?"
+     " WHERE request_hash = ? AND completed_at IS NULL AND expires_at > ?",
+     (321, DIGEST, NOW)),
+    # app/store/server_secrets.py get_or_create (once per worker and key)
+    ("server_secrets.get_or_create",
+     "SELECT value FROM server_secret WHERE name = ?",
+     ("password-salt",)),
     # app/store/used_jti.py use_once (every request with a DPoP proof)
     ("used_jti.use_once",
      "INSERT INTO used_jti (kind, jti_hash, expires_at) VALUES (?, ?, ?) ON CONFLICT (kind, jti_hash) DO NOTHING",

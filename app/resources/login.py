@@ -45,7 +45,7 @@ class LoginResource:
             return self._email_step(req, resp, next_path, "", error=WRONG_CREDENTIALS)
         if len(users) == 1:
             self._signin.succeeded(users[0], ip)
-            return complete_sign_in(self._sessions, self._pages, req, resp, users[0], next_path)
+            return complete_sign_in(self._signin, self._sessions, self._pages, req, resp, users[0], next_path)
         challenge = self._signin.create_challenge(users, next_path)
         self._pages.render(req, resp, "login_tenant.html", title="Choose a workspace", email=email,
                            challenge=challenge, tenants=self._signin.challenge_tenants(users))
@@ -67,12 +67,13 @@ class LoginTenantResource:
         self._sessions.check_csrf(req, form)
         user, next_path = self._signin.redeem_challenge(form.get("challenge"), form.get("tenant"))
         self._signin.succeeded(user, client_ip(req, self._config.trusted_proxies))
-        complete_sign_in(self._sessions, self._pages, req, resp, user, safe_local_path(next_path, ""))
+        complete_sign_in(self._signin, self._sessions, self._pages, req, resp, user, safe_local_path(next_path, ""))
 
 
-def complete_sign_in(sessions, pages, req, resp, user, next_path):
+def complete_sign_in(signin, sessions, pages, req, resp, user, next_path):
     """A new session (new id: no fixation), then back to where the person was going."""
-    sessions.start(req, resp, user.id, user.tenant_id)
+    session = sessions.start(req, resp, user.id, user.tenant_id)
+    signin.signed_in_for(next_path, session)
     if next_path:
         resp.status = 303
         resp.location = next_path

@@ -211,7 +211,8 @@ def _schemas():
         "DeviceVerifyForm": {
             "title": "DeviceVerifyForm", "type": "object", "required": ["user_code", "action", "csrf_token"],
             "properties": {"user_code": {"type": "string"}, "action": {"enum": ["approve", "deny"]},
-                           "csrf_token": {"type": "string", "description": "Equal to the CSRF cookie."}},
+                           "csrf_token": {"type": "string",
+                                          "description": "The page's form token, bound to the CSRF cookie."}},
         },
         "DeviceVerifyResult": {
             "title": "DeviceVerifyResult", "type": "object", "required": ["status", "user_code", "application"],

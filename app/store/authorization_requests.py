@@ -22,6 +22,8 @@ class StoredAuthorizationRequest:
     created_at: int
     expires_at: int
     completed_at: int | None
+    # The session that signed in for this request (on the login page it led to), if one did.
+    signed_in_session_id: int | None = None
     dpop_jkt: str | None = None
 
     @property
@@ -65,6 +67,15 @@ def open_request_application_name(database, request_id, now):
         f" WHERE r.request_hash = {p} AND r.completed_at IS NULL AND r.expires_at > {p}",
         (opaque.digest(request_id), int(now))).fetchone()
     return row[0] if row else None
+
+
+def mark_signed_in(database, request_id, session_pk, now):
+    """Record that this session signed in for the open request, so resuming it needs no second sign-in."""
+    p = database.param
+    database.execute_sql(
+        f"UPDATE authorization_request SET signed_in_session_id = {p}"
+        f" WHERE request_hash = {p} AND completed_at IS NULL AND expires_at > {p}",
+        (session_pk, opaque.digest(request_id), int(now)))
 
 
 def complete(database, request_pk, now):
