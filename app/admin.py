@@ -118,9 +118,11 @@ def check_client_jwks(jwks):
         if key.get("alg", "RS256" if key["kty"] == "RSA" else "ES256") not in ("RS256", "ES256"):
             raise AdminError(f"unsupported key algorithm '{key.get('alg')}'; use RS256 or ES256")
         try:
-            jwt.PyJWK(key)
+            parsed = jwt.PyJWK(key)
         except (jwt.PyJWKError, jwt.InvalidKeyError, ValueError, TypeError):
             raise AdminError("a key of the JWKS is not a valid public key") from None
+        if key["kty"] == "RSA" and parsed.key.key_size < 2048:
+            raise AdminError("RSA keys of the JWKS must have at least 2048 bits (RFC 7518 §3.3)")
     return {"keys": keys}
 
 

@@ -8,6 +8,7 @@ from app import db as dbmod
 from app import errorhandling
 from app.audit import Audit
 from app.authorization import CONSENT_PATH, RESUME_PATH, Authorizer
+from app.client_assertions import ClientAssertions
 from app.clock import SystemClock
 from app.consent import ConsentPage, Consents
 from app.device import DEVICE_PAGE, DeviceAuthorizations
@@ -21,6 +22,7 @@ from app.logout import Logout
 from app.logs import RequestId
 from app.models import ALL_MODELS
 from app.pages import Pages
+from app.pushed_authorization import PAR_PATH, PushedAuthorizations
 from app.ratelimit import Throttle
 from app.revocation import GrantRevocation, Revocation
 from app.resources.authorize import AuthorizeContinueResource, AuthorizeResource
@@ -35,6 +37,7 @@ from app.resources.jwks import JwksResource
 from app.resources.login import LoginResource, LoginTenantResource
 from app.resources.logout import LogoutResource
 from app.resources.openapi import openapi_document
+from app.resources.par import ParResource
 from app.resources.revocation import RevocationResource
 from app.resources.static import StaticResource
 from app.resources.token import TokenResource
@@ -57,6 +60,7 @@ class Services:
     sessions: Sessions
     audit: Audit
     throttle: Throttle
+    client_assertions: ClientAssertions
 
 
 class RequestContext:
@@ -97,7 +101,8 @@ def build_services(config, clock=None, database=None):
     keyring = KeyRing(database, config, clock, audit)
     return Services(config=config, database=database, clock=clock, keyring=keyring,
                     tokens=TokenIssuer(config, keyring, clock), sessions=Sessions(database, config, clock),
-                    audit=audit, throttle=Throttle(database, clock))
+                    audit=audit, throttle=Throttle(database, clock),
+                    client_assertions=ClientAssertions(database, clock, config.issuer))
 
 
 def create_app(config, *, clock=None, database=None, prepare=True):
@@ -130,19 +135,25 @@ def create_app(config, *, clock=None, database=None, prepare=True):
     discovery = JsonDocumentResource(discovery_document(config, grants.keys()))
     app.add_route(ISSUER_PATH + "/.well-known/openid-configuration", discovery)
     app.add_route("/.well-known/oauth-authorization-server" + ISSUER_PATH, discovery)
-    app.add_route(ISSUER_PATH + "/authorize", AuthorizeResource(authorizer, sessions, database, config))
-    token_endpoint = TokenEndpoint(database, grants, services.audit, dpop, config.issuer + "/token")
+    pushed = PushedAuthorizations(database, config, services.clock, services.client_assertions)
+    app.add_route(ISSUER_PATH + "/authorize", AuthorizeResource(authorizer, sessions, database, config, pushed))
+    app.add_route(ISSUER_PATH + PAR_PATH, ParResource(pushed, config))
+    token_endpoint = TokenEndpoint(database, grants, services.audit, dpop, config.issuer + "/token",
+                                   services.client_assertions)
     app.add_route(ISSUER_PATH + "/token", TokenResource(token_endpoint, config))
-    app.add_route(ISSUER_PATH + "/device/authorize", DeviceAuthorizeResource(devices, database, config))
+    app.add_route(ISSUER_PATH + "/device/authorize",
+                  DeviceAuthorizeResource(devices, database, config, services.client_assertions))
     app.add_route(ISSUER_PATH + "/device/verify", DeviceVerifyResource(devices, sessions, config))
     app.add_route(DEVICE_PAGE, DevicePageResource(devices, sessions, pages, database, config))
     app.add_route(ISSUER_PATH + "/userinfo", UserinfoResource(services.keyring, database, dpop,
                                                               config.issuer + "/userinfo"))
     revocation = Revocation(database, services.keyring, services.clock, services.audit,
-                            GrantRevocation(database, config, services.tokens))
+                            GrantRevocation(database, config, services.tokens), services.client_assertions,
+                            config.issuer + "/revoke")
     app.add_route(ISSUER_PATH + "/revoke", RevocationResource(revocation, config))
     app.add_route(ISSUER_PATH + "/introspect",
-                  IntrospectionResource(Introspection(database, services.keyring, services.clock, config), config))
+                  IntrospectionResource(Introspection(database, services.keyring, services.clock, config,
+                                                      services.client_assertions), config))
     app.add_route(ISSUER_PATH + "/logout",
                   LogoutResource(Logout(database, services.keyring, sessions, services.audit), sessions, pages, config))
     app.add_route(RESUME_PATH, AuthorizeContinueResource(authorizer, sessions))

@@ -9,8 +9,7 @@ from dataclasses import dataclass
 from urllib.parse import parse_qs, quote, urlsplit
 
 from app.errors import (AuthorizationRedirect, ConsentRequired, InvalidRequest, InvalidScope, LoginRequired,
-                        OAuthError, PageError, RequestNotSupported, RequestUriNotSupported, UnauthorizedClient,
-                        UnsupportedResponseType)
+                        OAuthError, PageError, RequestNotSupported, UnauthorizedClient, UnsupportedResponseType)
 from app.redirect_uris import redirect_uri_matches
 from app.scopes import parse_scope, require_subset
 from app.store import authorization_codes, authorization_requests
@@ -56,22 +55,34 @@ def check_client_and_redirect_uri(database, params):
     return client
 
 
-def check_request(client, params, issuer):
-    """The remaining checks; errors redirect to the validated redirect_uri with state and iss."""
+def check_request(client, params, issuer, pushed=False):
+    """The remaining checks; errors redirect to the validated redirect_uri with state and iss.
+
+    pushed: the parameters came from the PAR endpoint through request_uri (RFC 9126 §4).
+    """
     redirect_uri, state = params["redirect_uri"], params.get("state")
     try:
-        return _checked_params(client, params)
+        return _checked_params(client, params, pushed)
     except OAuthError as error:
         raise AuthorizationRedirect(error, redirect_uri, state, issuer) from None
 
 
-def _checked_params(client, params):
+def check_pushed_request(client, params):
+    """The same checks for the PAR endpoint (RFC 9126 §2.1), whose errors are JSON, not redirects."""
+    return _checked_params(client, params, pushed=True)
+
+
+def _checked_params(client, params, pushed):
+    if client.require_par and not pushed:
+        raise InvalidRequest("This client must push its authorization request to the PAR endpoint and send "
+                             "its request_uri (RFC 9126 §5)")
     if params["response_type"] != "code":
         raise UnsupportedResponseType("Only response_type=code is supported")
     if "request" in params:
         raise RequestNotSupported("Request objects are not supported")
     if "request_uri" in params:
-        raise RequestUriNotSupported("request_uri is not supported")
+        # /authorize replaces request_uri by the pushed parameters, so only a push itself can hold one.
+        raise InvalidRequest("request_uri must not be part of a pushed authorization request (RFC 9126 §2.1)")
     if params.get("response_mode", "query") != "query":
         raise InvalidRequest("Only response_mode=query is supported")
     if "authorization_code" not in client.grant_types:

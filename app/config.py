@@ -28,6 +28,8 @@ class Config:
     refresh_token_ttl: int = 30 * 86400
     # How long a person has to sign in after an application sent them to /authorize.
     authorization_request_ttl: int = 1800
+    # How long a request_uri from the PAR endpoint may be used at /authorize (RFC 9126 §2.2).
+    pushed_request_ttl: int = 60
     session_idle_ttl: int = 8 * 3600
     session_absolute_ttl: int = 7 * 86400
     # How often a worker looks for a key rotation made by another process.

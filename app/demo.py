@@ -6,6 +6,7 @@ import shlex
 from app import admin
 from app.grants.authorization_code import s256
 from app.demo_dpop import create_dpop_cli, dpop_walkthrough
+from app.demo_key_service import create_key_service, key_service_walkthrough
 from app.device import DEVICE_GRANT
 from app.store import tenants
 from app.urls import add_query
@@ -36,12 +37,15 @@ def create_demo(database, clock, config):
                               grants=["authorization_code", "refresh_token"], redirect_uris=[DEMO_REDIRECT_URI],
                               post_logout_redirect_uris=[DEMO_REDIRECT_URI], scopes=["openid", "profile", "email"])
     dpop_cli = create_dpop_cli(database, clock, DEMO_REDIRECT_URI)
+    key_service, private_key_pem = create_key_service(database, clock)
     verifier = secrets.token_urlsafe(48)
     return {"tenant": tenant, "user": {**user, "password": password},
-            "clients": {"service": service, "device": tv, "browser": cli, "dpop_cli": dpop_cli},
+            "clients": {"service": service, "device": tv, "browser": cli, "dpop_cli": dpop_cli,
+                        "key_service": {**key_service, "private_key_pem": private_key_pem}},
             "walkthrough": {**walkthrough(config, service, tv, cli, email),
                             "dpop_cli": dpop_walkthrough(config, dpop_cli, DEMO_REDIRECT_URI, email, s256(verifier),
-                                                         verifier)}}
+                                                         verifier),
+                            "private_key_jwt": key_service_walkthrough(config, key_service, private_key_pem)}}
 
 
 def walkthrough(config, service, tv, cli, email):
@@ -85,7 +89,8 @@ def as_text(result):
     titles = {"client_credentials": "A back-office service gets a token",
               "device_flow": "A TV app signs in with the device flow",
               "browser_flow": "A CLI signs a person in through the browser (authorization code + PKCE)",
-              "dpop_cli": "A DPoP-bound CLI: every token is bound to its key (RFC 9449)"}
+              "dpop_cli": "A DPoP-bound CLI: every token is bound to its key (RFC 9449)",
+              "private_key_jwt": "A service authenticates with its own key instead of a secret (private_key_jwt)"}
     for key, title in titles.items():
         lines += [f"== {title}", *result["walkthrough"][key], ""]
     return "\n".join(lines)

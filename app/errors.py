@@ -124,10 +124,6 @@ class RequestNotSupported(OAuthError):
     error = "request_not_supported"
 
 
-class RequestUriNotSupported(OAuthError):
-    error = "request_uri_not_supported"
-
-
 class ForbiddenOrigin(OAuthError):
     """A browser request from another origin or site where only our own pages may send it."""
 

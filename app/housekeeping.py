@@ -2,7 +2,8 @@
 
 from app.db import write_transaction
 from app.store import (audit_events, authorization_codes, authorization_requests, device_authorizations,
-                       login_challenges, refresh_tokens, sso_sessions, throttles, token_revocations, used_jti)
+                       login_challenges, pushed_requests, refresh_tokens, sso_sessions, throttles, token_revocations,
+                       used_jti)
 
 # Expired rows stay this long after expiry (useful when investigating an incident).
 GRACE_SECONDS = 86400
@@ -24,6 +25,7 @@ def prune(database, now, audit_days=365):
         counts["device_authorization"] = device_authorizations.prune(database, old)
         counts["authorization_request"] = authorization_requests.prune(database, old)
         counts["login_challenge"] = login_challenges.prune(database, old)
+        counts["pushed_authorization_request"] = pushed_requests.prune(database, old)
         dead_sessions = sso_sessions.dead(database, old)
         counts["refresh_token"] += refresh_tokens.drop_with_sessions(database, *dead_sessions)
         authorization_codes.detach_from_sessions(database, *dead_sessions)

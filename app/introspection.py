@@ -21,15 +21,17 @@ _ACCESS_TOKEN_CLAIMS = ("iss", "sub", "client_id", "aud", "scope", "exp", "iat",
 
 
 class Introspection:
-    def __init__(self, database, keyring, clock, config):
+    def __init__(self, database, keyring, clock, config, assertions=None):
         self._database = database
         self._keyring = keyring
         self._clock = clock
         self._config = config
+        self._assertions = assertions
 
     def introspect(self, params, authorization_header):
         """Authenticate the caller (confidential clients only, §2.1), then describe the token."""
-        client = authenticate_client(self._database, params, authorization_header)
+        client = authenticate_client(self._database, params, authorization_header, assertions=self._assertions,
+                                     endpoint=self._config.issuer + "/introspect")
         if client.is_public:
             raise InvalidClient("Introspection is for confidential clients (resource servers) only")
         token = params["token"]

@@ -204,6 +204,15 @@ class UsedJti(BaseModel):
         indexes = ((("kind", "jti_hash"), True),)
 
 
+class PushedAuthorizationRequest(BaseModel):
+    request_uri_hash = pw.TextField(unique=True)
+    application = pw.ForeignKeyField(Application)
+    parameters = pw.TextField()
+    created_at = pw.BigIntegerField()
+    expires_at = pw.BigIntegerField(index=True)
+    used_at = pw.BigIntegerField(null=True)
+
+
 class TokenRevocation(BaseModel):
     token_key = pw.TextField(unique=True)
     client_id = pw.TextField()
@@ -230,5 +239,5 @@ class ServerSecret(BaseModel):
 ALL_MODELS = [
     Tenant, User, Application, SsoSession, AuthorizationRequest, LoginChallenge, AuthorizationCode,
     DeviceAuthorization, RefreshToken, SigningKey, AuditEvent, RateCounter, UsedJti, Consent, TokenRevocation,
-    ServerSecret,
+    PushedAuthorizationRequest, ServerSecret,
 ]

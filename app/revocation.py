@@ -41,19 +41,22 @@ class GrantRevocation:
 class Revocation:
     """The revocation endpoint's work: same answer whether or not anything was revoked (RFC 7009 §2.2)."""
 
-    def __init__(self, database, keyring, clock, audit, grants):
+    def __init__(self, database, keyring, clock, audit, grants, assertions=None, url=None):
         self._database = database
         self._keyring = keyring
         self._clock = clock
         self._audit = audit
         self._grants = grants
+        self._assertions = assertions
+        self._url = url
 
     def revoke(self, params, authorization_header, ip=None):
         """Authenticate the client as at the token endpoint, then revoke `token` if it is one of its own.
 
         token_type_hint is not needed: the two kinds are told apart by their form (§2.1 lets us search).
         """
-        client = authenticate_client(self._database, params, authorization_header)
+        client = authenticate_client(self._database, params, authorization_header, assertions=self._assertions,
+                                     endpoint=self._url)
         token = params["token"]
         now = int(self._clock.now())
         if looks_like_jwt(token):

@@ -5,15 +5,17 @@ from app.errors import InvalidDPoPProof, UnauthorizedClient, UnsupportedGrantTyp
 
 
 class TokenEndpoint:
-    def __init__(self, database, grants, audit, dpop, url):
+    def __init__(self, database, grants, audit, dpop, url, assertions=None):
         self._database = database
         self._grants = grants
         self._audit = audit
         self._dpop = dpop
         self._url = url
+        self._assertions = assertions
 
     def exchange(self, params, authorization_header, ip=None, dpop_proof=None):
-        client = authenticate_client(self._database, params, authorization_header)
+        client = authenticate_client(self._database, params, authorization_header, assertions=self._assertions,
+                                     endpoint=self._url)
         if not client.is_global:
             raise UnauthorizedClient("This endpoint serves GLOBAL applications; use the tenant's own endpoint")
         grant = self._grants.get(params["grant_type"])

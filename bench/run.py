@@ -36,6 +36,16 @@ Scenarios:
                       proof's jti once; the proofs are signed before the load starts (bench/dpop_proofs.py says
                       why), one per request, sent in the DPoP header by wrk or the Python generator alike;
                       target: at least 0.75x the req/s of client_credentials
+  client_credentials_private_key_jwt
+                      POST token, client_credentials authenticated with private_key_jwt (RFC 7523): each
+                      request carries its own RS256 client assertion (a fresh jti, aud the token endpoint),
+                      so on top of the plain scenario the server verifies one RS256 signature and records
+                      one jti (a single-use INSERT). An assertion is accepted once, so the load generator
+                      cannot repeat one request: the assertions are signed before the scenario starts (a
+                      pool sized for KEY_RATE_CAP req/s for the whole duration, each lives 5 minutes) and
+                      every connection sends each of its own once (the "chain" feed with no chaining answer;
+                      wrk and the Python load generator both do this). Target: at least 0.75x the req/s of
+                      plain client_credentials.
   refresh_token       POST token, rotation: each request presents the refresh token the previous response
                       rotated to its connection; scope "openid profile email offline_access", so each
                       answer carries an access token and an ID token (two RS256 signatures) and a new
@@ -100,8 +110,9 @@ LOGIN_PATH = "/login"
 DEVICE_GRANT = "urn:ietf:params:oauth:grant-type:device_code"
 FORM = "application/x-www-form-urlencoded"
 
-SCENARIOS = ("client_credentials", "client_credentials_dpop", "refresh_token", "device_polling", "userinfo",
-             "introspection", "jwks", "discovery", "password")
+KEY_SCENARIO = "client_credentials_private_key_jwt"
+SCENARIOS = ("client_credentials", "client_credentials_dpop", KEY_SCENARIO, "refresh_token", "device_polling",
+             "userinfo", "introspection", "jwks", "discovery", "password")
 DATABASES = ("sqlite", "postgres")
 
 # Targets on this machine kind (2 cores, 2 workers, 16 connections): issue 7's, with issue 16's where it
@@ -117,6 +128,9 @@ LARGE_WITHIN = 0.10          # every figure on the large database within 10 % of
 DPOP_SHARE = 0.75            # client_credentials_dpop >= 75 % of client_credentials (issue 15)
 # Proofs signed per second of load: more than the fastest DPoP rate we expect, so no connection runs out.
 DPOP_RATE_CAP = 6000
+KEY_RATIO_TARGET = 0.75      # private_key_jwt client_credentials >= 0.75x plain client_credentials (issue 15)
+KEY_RATE_CAP = 5000          # req/s the assertion pool is sized for (more than 2 cores manage)
+ASSERTION_TYPE = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
 
 USER_EMAIL = "bench.user@example.com"
 USER_PASSWORD = "correct horse battery staple, bench"
@@ -319,6 +333,62 @@ def seed_base(env):
     dpop_service = cli(env, "client", "create", "--name", "Bench DPoP service", "--audience", "global",
                        "--grant", "client_credentials", "--scope", "api.read", "--scope", "api.write", "--require-dpop")
     return {"tenant": tenant, "user": user, "service": service, "web": web, "tv": tv, "dpop_service": dpop_service}
+
+
+def seed_key_service(env, workdir):
+    """A private_key_jwt service registered with the admin CLI (--jwks-file); (client, its RSA private key as PEM)."""
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import rsa
+    from jwt.algorithms import RSAAlgorithm
+
+    private = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    jwks_file = Path(workdir) / "key-service-jwks.json"
+    public = {**RSAAlgorithm.to_jwk(private.public_key(), as_dict=True), "kid": "bench-1", "alg": "RS256"}
+    jwks_file.write_text(json.dumps({"keys": [public]}))
+    client = cli(env, "client", "create", "--name", "Bench key service", "--audience", "global",
+                 "--grant", "client_credentials", "--scope", "api.read", "--scope", "api.write",
+                 "--auth-method", "private_key_jwt", "--jwks-file", str(jwks_file))
+    pem = private.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                serialization.NoEncryption())
+    return client, pem
+
+
+def _sign_assertion_range(client_id, pem, token_url, first, count):
+    import jwt
+    from cryptography.hazmat.primitives import serialization
+
+    key = serialization.load_pem_private_key(pem, None)
+    now = int(time.time())
+    claims = {"iss": client_id, "sub": client_id, "aud": token_url, "iat": now, "exp": now + 300}
+    return [jwt.encode({**claims, "jti": f"bench-{now}-{n}"}, key, algorithm="RS256", headers={"kid": "bench-1"})
+            for n in range(first, first + count)]
+
+
+def sign_assertions(client_id, pem, token_url, count):
+    """count RS256 client assertions, each with its own jti, valid for the next 5 minutes (RFC 7523 §3).
+
+    RS256, the usual private_key_jwt algorithm (OIDC Core's default, Authlib's); signed on every core.
+    """
+    processes = loadgen.cpu_count()
+    shares = [count // processes + (i < count % processes) for i in range(processes)]
+    firsts = [sum(shares[:i]) for i in range(processes)]
+    with concurrent.futures.ProcessPoolExecutor(processes) as pool:
+        parts = pool.map(_sign_assertion_range, [client_id] * processes, [pem] * processes,
+                         [token_url] * processes, firsts, shares)
+        return [assertion for part in parts for assertion in part]
+
+
+def key_spec(args, base, token_url):
+    """The private_key_jwt scenario with a pool of fresh assertions (one per request, each sent once)."""
+    count = math.ceil(KEY_RATE_CAP * args.duration) + args.connections + 1
+    started = time.perf_counter()
+    assertions = sign_assertions(base["key_service"]["client_id"], base["key_private_key"], token_url, count)
+    log(f"signed {count} RS256 client assertions for {KEY_SCENARIO} in {time.perf_counter() - started:.1f} s")
+    body = urlencode({"grant_type": "client_credentials", "client_assertion_type": ASSERTION_TYPE})
+    # feed "chain" with the ok200 classifier: no answer feeds a chain, so each item is sent once.
+    spec = loadgen.LoadSpec(KEY_SCENARIO, "POST", TOKEN_PATH, {"Content-Type": FORM},
+                            body_template=body + "&client_assertion={item}", items=assertions[1:], feed="chain")
+    return spec, assertions[0]
 
 
 def seed_pools(env, base, refresh_count, device_count):
@@ -530,10 +600,12 @@ def run_scenarios(args, env, port, base, workdir, db_pid, label):
         specs = build_specs(base, refresh_pool, device_pool, access_token, csrf)
         issuer = env["OAUTH_ISSUER_BASE"] + ISSUER_PATH
         for name in args.scenarios:
-            spec = specs[name]
+            spec = specs.get(name)
             smoke_item = {"refresh": spare_tokens[1] if len(spare_tokens) > 1 else None,
-                          "device": spare_codes[0] if spare_codes else None}.get(spec.classify)
-            if spec.item_header == "DPoP":
+                          "device": spare_codes[0] if spare_codes else None}.get(spec.classify if spec else None)
+            if name == KEY_SCENARIO:
+                spec, smoke_item = key_spec(args, base, issuer + "/token")
+            elif spec.item_header == "DPoP":
                 spec = fresh_proofs(spec, issuer + "/token", args.duration, label)
                 smoke_item, spec.items = spec.items[0], spec.items[1:]
             problem = smoke(spec, port, smoke_item)
@@ -653,6 +725,8 @@ def run_database(kind, args, workdir):
         env["OAUTH_ACCESS_TOKEN_ALG"] = args.access_token_alg
         started = time.perf_counter()
         base = seed_base(env)
+        if KEY_SCENARIO in args.scenarios:
+            base["key_service"], base["key_private_key"] = seed_key_service(env, leg_dir)
         log(f"[{kind}] database {url}; tenant, user and clients created with the admin CLI in "
             f"{time.perf_counter() - started:.1f} s")
         leg = {"url": url, "empty": run_scenarios(args, env, port, base, leg_dir, db_pid, f"{kind}/empty")}
@@ -725,6 +799,14 @@ def evaluate(report):
                     share = rps / plain["req_per_s"]
                     add(f"client_credentials_dpop vs client_credentials req/s [{where}]", f"{share:.2f}x",
                         f">= {DPOP_SHARE}x", share >= DPOP_SHARE)
+                if name == KEY_SCENARIO and plain and plain["req_per_s"]:
+                    share = rps / plain["req_per_s"]
+                    # Requests per server CPU-second too: on a busy machine it is the steadier comparison.
+                    cpu_share = (plain["cpu_ms_per_req"] / figures["cpu_ms_per_req"]
+                                 if plain["cpu_ms_per_req"] and figures["cpu_ms_per_req"] else None)
+                    add(f"{KEY_SCENARIO} req/s vs client_credentials [{where}]",
+                        f"{share:.2f}x" + (f" (per server CPU-second {cpu_share:.2f}x)" if cpu_share else ""),
+                        f">= {KEY_RATIO_TARGET}x", share >= KEY_RATIO_TARGET)
                 if name == "password" and argon:
                     add(f"password step req/s vs Argon2id verifications/s x workers [{where}]",
                         f"{rps:.1f} of {argon:.1f} ({rps / argon:.0%})", f">= {PASSWORD_SHARE:.0%}",

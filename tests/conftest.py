@@ -24,9 +24,9 @@ JWKS_PATH = "/api/v1/platform/.well-known/jwks.json"
 DISCOVERY_PATH = "/api/v1/platform/oauth/.well-known/openid-configuration"
 
 # Children before parents, so deleting in this order respects foreign keys.
-TABLES = ["token_revocation", "consent", "used_jti", "rate_counter", "audit_event", "refresh_token",
-          "device_authorization", "authorization_code", "authorization_request", "login_challenge", "sso_session",
-          "application", '"user"', "tenant", "signing_key", "server_secret"]
+TABLES = ["pushed_authorization_request", "token_revocation", "consent", "used_jti", "rate_counter", "audit_event",
+          "refresh_token", "device_authorization", "authorization_code", "authorization_request", "login_challenge",
+          "sso_session", "application", '"user"', "tenant", "signing_key", "server_secret"]
 
 
 def _reset_schema(database):

@@ -63,6 +63,16 @@ def live_server(database_url, tmp_path, workers=2, extra_env=None):
             process.wait()
 
 
+@contextlib.contextmanager
+def live_server_with_ada(database_url, tmp_path, **options):
+    """live_server with the Acme tenant and Ada in it (password "analytical engine"), made with the CLI."""
+    with live_server(database_url, tmp_path, **options) as running:
+        running.cli("tenant", "create", "--slug", "acme", "--name", "Acme Inc.")
+        running.cli("user", "create", "--tenant", "acme", "--email", "ada@example.com", "--name", "Ada Lovelace",
+                    "--password-stdin", stdin="analytical engine\n")
+        yield running
+
+
 def _wait_ready(server, timeout=30):
     deadline = time.time() + timeout
     while time.time() < deadline:

@@ -46,8 +46,9 @@ def test_every_advertised_grant_is_implemented(http, make_client):
 
 def test_advertised_client_authentication_methods(http):
     methods = http.get(DISCOVERY_PATH).json["token_endpoint_auth_methods_supported"]
-    assert set(methods) == {"client_secret_basic", "client_secret_post", "none"}
-    # client_secret_basic and _post: tests/test_token_client_credentials.py; none: tests/test_signin_flow.py
+    assert set(methods) == {"client_secret_basic", "client_secret_post", "private_key_jwt", "none"}
+    # client_secret_basic and _post: tests/test_token_client_credentials.py; none: tests/test_signin_flow.py;
+    # private_key_jwt: tests/test_private_key_jwt.py
 
 
 def test_advertised_flow_features(http):

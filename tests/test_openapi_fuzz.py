@@ -25,6 +25,7 @@ DEVICE_AUTHORIZE_PATH = "/api/v1/platform/oauth/device/authorize"
 DEVICE_VERIFY_PATH = "/api/v1/platform/oauth/device/verify"
 REVOKE_PATH = "/api/v1/platform/oauth/revoke"
 INTROSPECT_PATH = "/api/v1/platform/oauth/introspect"
+PAR_PATH = "/api/v1/platform/oauth/par"
 FORM = "application/x-www-form-urlencoded"
 MAX_BODY = 64 * 1024
 ACCESS_TOKEN_TYPE = "urn:ietf:params:oauth:token-type:access_token"
@@ -33,6 +34,7 @@ OPERATIONS = {
     ("GET", JWKS_PATH), ("GET", DISCOVERY_PATH), ("GET", AUTHORIZE_PATH), ("POST", DEVICE_AUTHORIZE_PATH),
     ("GET", DEVICE_VERIFY_PATH), ("POST", DEVICE_VERIFY_PATH), ("GET", LOGOUT_PATH), ("POST", TOKEN_PATH),
     ("GET", USERINFO_PATH), ("POST", USERINFO_PATH), ("POST", REVOKE_PATH), ("POST", INTROSPECT_PATH),
+    ("POST", PAR_PATH),
 }
 
 
@@ -102,6 +104,11 @@ class Seed:
                                **confidential}],
             REVOKE_PATH: [{"token": self.tokens["access_token"], **confidential},
                           {"token": self.tokens["refresh_token"], "client_id": self.public["client_id"]}],
+            PAR_PATH: [
+                {"response_type": "code", "redirect_uri": REDIRECT_URI, "scope": "openid", **confidential},
+                {"response_type": "code", "client_id": self.public["client_id"], "redirect_uri": REDIRECT_URI,
+                 "scope": "openid email", "code_challenge": self.challenge, "code_challenge_method": "S256"},
+            ],
             AUTHORIZE_PATH: [
                 {"response_type": "code", "client_id": self.confidential["client_id"], "redirect_uri": REDIRECT_URI,
                  "scope": "openid"},
@@ -181,7 +188,7 @@ def _json_schemas(document):
                 yield from (media["schema"] for media in content.values())
 
 
-def test_the_document_is_valid_openapi_31_with_exactly_the_12_operations(app, http):
+def test_the_document_is_valid_openapi_31_with_exactly_the_listed_operations(app, http):
     response = http.get(OPENAPI_PATH)
     assert response.content_type == "application/json"
     document = response.json
@@ -194,9 +201,9 @@ def test_the_document_is_valid_openapi_31_with_exactly_the_12_operations(app, ht
     schema.validate()  # against the OpenAPI 3.1 meta-schema
     operations = [result.ok() for result in schema.get_all_operations()]
     assert {(op.method.upper(), op.path) for op in operations} == OPERATIONS
-    assert len(operations) == 12
+    assert len(operations) == len(OPERATIONS)
     ids = [document["paths"][op.path][op.method.lower()]["operationId"] for op in operations]
-    assert len(set(ids)) == 12
+    assert len(set(ids)) == len(OPERATIONS)
 
 
 def test_the_document_keeps_the_references_parameters_and_schemas(http):
@@ -210,11 +217,11 @@ def test_the_document_keeps_the_references_parameters_and_schemas(http):
         ("response_type", "query", True), ("client_id", "query", True), ("redirect_uri", "query", True),
         ("scope", "query", True), ("state", "query", False), ("nonce", "query", False),
         ("code_challenge", "query", False), ("code_challenge_method", "query", False), ("prompt", "query", False),
-        ("login_hint", "query", False), ("dpop_jkt", "query", False)}
+        ("login_hint", "query", False), ("dpop_jkt", "query", False), ("request_uri", "query", False)}
     assert params("get", LOGOUT_PATH) == {(name, "query", False) for name in
                                           ("id_token_hint", "post_logout_redirect_uri", "state", "client_id")}
     assert params("get", DEVICE_VERIFY_PATH) == {("user_code", "query", True)}
-    assert params("post", DEVICE_AUTHORIZE_PATH) == {("authorization", "header", False)}
+    assert params("post", DEVICE_AUTHORIZE_PATH) == params("post", PAR_PATH) == {("authorization", "header", False)}
     assert params("post", TOKEN_PATH) == {("authorization", "header", False), ("dpop", "header", False)}
     userinfo_params = {("authorization", "header", True), ("dpop", "header", False)}
     assert params("get", USERINFO_PATH) == params("post", USERINFO_PATH) == userinfo_params
@@ -227,8 +234,10 @@ def test_the_document_keeps_the_references_parameters_and_schemas(http):
     assert token_schema["required"] == ["grant_type"]
     assert set(token_schema["properties"]) == {
         "grant_type", "client_id", "client_secret", "code", "device_code", "refresh_token", "redirect_uri",
-        "code_verifier", "scope", "subject_token", "subject_token_type", "audience", "requested_token_type"}
+        "code_verifier", "scope", "subject_token", "subject_token_type", "audience", "requested_token_type",
+        "client_assertion", "client_assertion_type"}
     device_schema = schemas["Body_device_authorize_api_v1_platform_oauth_device_authorize_post"]
+    assert set(device_schema["properties"]) == {"client_id", "scope", "client_assertion", "client_assertion_type"}
     assert device_schema["required"] == ["client_id"] and device_schema["properties"]["scope"]["default"] == "openid"
     assert set(paths[DEVICE_VERIFY_PATH]["post"]["requestBody"]["content"]) == {"application/json", FORM}
     assert schemas["HTTPValidationError"] == {

@@ -186,6 +186,15 @@ HOT_STATEMENTS = [
     ("authorization.resume: complete",
      "UPDATE authorization_request SET completed_at = ? WHERE id = ? AND completed_at IS NULL",
      (NOW, 888)),
+    # app/store/pushed_requests.py find (/authorize with a request_uri)
+    ("pushed_requests.find",
+     "SELECT r.id, a.client_id, r.parameters, r.expires_at, r.used_at FROM pushed_authorization_request r"
+     " JOIN application a ON a.id = r.application_id WHERE r.request_uri_hash = ?",
+     (DIGEST,)),
+    # app/store/pushed_requests.py use (once)
+    ("pushed_requests.use",
+     "UPDATE pushed_authorization_request SET used_at = ? WHERE id = ? AND used_at IS NULL AND expires_at > ?",
+     (NOW, 777, NOW)),
     # app/store/authorization_requests.py mark_signed_in (a sign-in made for a stored request)
     ("authorization_requests.mark_signed_in",
      "UPDATE authorization_request SET signed_in_session_id = ?"

@@ -5,7 +5,7 @@ import requests
 from authlib.integrations.requests_client import OAuth2Session
 from authlib.integrations.base_client.errors import OAuthError
 
-from tests.live import live_server
+from tests.live import live_server_with_ada
 from tests.test_oidc_client_library import REDIRECT_URI, follow_until, submit_first_form
 
 TOKEN_EXCHANGE = "urn:ietf:params:oauth:grant-type:token-exchange"
@@ -13,10 +13,7 @@ TOKEN_EXCHANGE = "urn:ietf:params:oauth:grant-type:token-exchange"
 
 @pytest.fixture
 def server(database_url, clean_database, tmp_path):
-    with live_server(database_url, tmp_path) as running:
-        running.cli("tenant", "create", "--slug", "acme", "--name", "Acme Inc.")
-        running.cli("user", "create", "--tenant", "acme", "--email", "ada@example.com", "--name", "Ada Lovelace",
-                    "--password-stdin", stdin="analytical engine\n")
+    with live_server_with_ada(database_url, tmp_path) as running:
         yield running
 
 

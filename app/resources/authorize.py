@@ -5,11 +5,12 @@ from app.params import form_params, query_params, require
 
 
 class AuthorizeResource:
-    def __init__(self, authorizer, sessions, database, config):
+    def __init__(self, authorizer, sessions, database, config, pushed):
         self._authorizer = authorizer
         self._sessions = sessions
         self._database = database
         self._config = config
+        self._pushed = pushed
 
     def on_get(self, req, resp):
         self._authorize(req, resp, query_params(req), "query")
@@ -19,9 +20,15 @@ class AuthorizeResource:
         self._authorize(req, resp, form_params(req, self._config.max_body_bytes), "body")
 
     def _authorize(self, req, resp, params, location):
+        pushed = "request_uri" in params
+        if pushed:
+            # RFC 9126 §4: client_id + request_uri stand for the pushed parameters (a required one is then
+            # missing only if it is in neither: a push always holds them all).
+            require(params, location, "client_id")
+            params = self._pushed.redeem(params)
         require(params, location, *REQUIRED)
         client = check_client_and_redirect_uri(self._database, params)
-        request = check_request(client, params, self._config.issuer)
+        request = check_request(client, params, self._config.issuer, pushed=pushed)
         resp.status = 303
         resp.location = self._authorizer.authorize(request, self._sessions.current(req))
         resp.set_header("Cache-Control", "no-store")

@@ -12,15 +12,17 @@ ACTIONS = ("approve", "deny")
 
 
 class DeviceAuthorizeResource:
-    def __init__(self, devices, database, config):
+    def __init__(self, devices, database, config, assertions=None):
         self._devices = devices
         self._database = database
         self._config = config
+        self._assertions = assertions
 
     def on_post(self, req, resp):
         params = form_params(req, self._config.max_body_bytes)
         require(params, "body", "client_id")
-        client = authenticate_client(self._database, params, req.get_header("Authorization"))
+        client = authenticate_client(self._database, params, req.get_header("Authorization"),
+                                     assertions=self._assertions, endpoint=self._config.issuer + "/device/authorize")
         resp.media = self._devices.start(client, params.get("scope"))
         resp.set_header("Cache-Control", "no-store")
 

@@ -1,10 +1,13 @@
 """GET /api/v1/platform/oauth/.well-known/openid-configuration (OIDC Discovery 1.0, RFC 8414)."""
 
 from app.authorization import PROMPTS
+from app.client_assertions import ALGORITHMS as CLIENT_ASSERTION_ALGORITHMS
 from app.dpop import SIGNING_ALGORITHMS as DPOP_ALGORITHMS
 from app.jws import ALGORITHM
 from app.scopes import USER_SCOPES
 
+# Every endpoint with client authentication (token, device authorization, PAR, revocation, introspection).
+CLIENT_AUTH_METHODS = ["client_secret_basic", "client_secret_post", "private_key_jwt", "none"]
 CLAIMS = ["sub", "iss", "aud", "exp", "iat", "auth_time", "nonce", "sid", "at_hash", "azp", "tenant_id", "tenant",
           "name", "given_name", "family_name", "updated_at", "email", "email_verified"]
 
@@ -21,12 +24,15 @@ def discovery_document(config, grant_types):
         "device_authorization_endpoint": oauth + "/device/authorize",
         "revocation_endpoint": oauth + "/revoke",
         "introspection_endpoint": oauth + "/introspect",
+        "pushed_authorization_request_endpoint": oauth + "/par",
+        "require_pushed_authorization_requests": False,
         "jwks_uri": config.api_base + "/.well-known/jwks.json",
         "scopes_supported": list(USER_SCOPES),
         "response_types_supported": ["code"],
         "response_modes_supported": ["query"],
         "grant_types_supported": sorted(grant_types),
-        "token_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post", "none"],
+        "token_endpoint_auth_methods_supported": CLIENT_AUTH_METHODS,
+        "token_endpoint_auth_signing_alg_values_supported": list(CLIENT_ASSERTION_ALGORITHMS),
         "code_challenge_methods_supported": ["S256"],
         "dpop_signing_alg_values_supported": list(DPOP_ALGORITHMS),
         "subject_types_supported": ["public"],
@@ -48,4 +54,6 @@ def discovery_document(config, grant_types):
     methods = document["token_endpoint_auth_methods_supported"]
     document["revocation_endpoint_auth_methods_supported"] = list(methods)
     document["introspection_endpoint_auth_methods_supported"] = [m for m in methods if m != "none"]
+    for endpoint in ("revocation_endpoint", "introspection_endpoint"):
+        document[endpoint + "_auth_signing_alg_values_supported"] = list(CLIENT_ASSERTION_ALGORITHMS)
     return document

@@ -82,6 +82,8 @@ AUTHORIZE_PARAMS = [
     _param("code_challenge_method", "query", description="`S256`; `plain` is refused."),
     _param("prompt", "query"),
     _param("login_hint", "query"),
+    _param("request_uri", "query", description="From the PAR endpoint (RFC 9126): stands for the pushed "
+                                               "parameters; parameters sent next to it are ignored."),
     _param("dpop_jkt", "query", description="RFC 9449 §10: the JWK thumbprint of the DPoP key that must redeem the "
                                             "code."),
 ]
@@ -90,6 +92,16 @@ DPOP_HEADER = _param("dpop", "header", description="A DPoP proof JWT (RFC 9449 �
                                                    "this request, a fresh iat and a new jti.")
 LOGOUT_PARAMS = [_param(name, "query") for name in
                  ("id_token_hint", "post_logout_redirect_uri", "state", "client_id")]
+
+
+PAR_BODY = "Body_pushed_authorization_request_api_v1_platform_oauth_par_post"
+CLIENT_ASSERTION_FIELDS = {
+    "client_assertion": {**_nullable_string("Client Assertion"), "description": (
+        "private_key_jwt (RFC 7523 §2.2): a JWT signed RS256 or ES256 by a key the client registered; iss and "
+        "sub the client_id, aud the issuer or this endpoint's URL, exp at most 5 minutes ahead, a jti used once.")},
+    "client_assertion_type": {**_nullable_string("Client Assertion Type"), "description": (
+        "`urn:ietf:params:oauth:client-assertion-type:jwt-bearer` with client_assertion.")},
+}
 
 
 def _schemas():
@@ -104,12 +116,30 @@ def _schemas():
         device_body: {
             "title": device_body, "type": "object", "required": ["client_id"],
             "properties": {"client_id": {"type": "string", "title": "Client Id"},
-                           "scope": {"type": "string", "title": "Scope", "default": "openid"}},
+                           "scope": {"type": "string", "title": "Scope", "default": "openid"},
+                           **CLIENT_ASSERTION_FIELDS},
         },
         token_body: {
             "title": token_body, "type": "object", "required": ["grant_type"],
             "properties": {"grant_type": {"type": "string", "title": "Grant Type"},
-                           **{name: _nullable_string(_title(name)) for name in token_fields}},
+                           **{name: _nullable_string(_title(name)) for name in token_fields},
+                           **CLIENT_ASSERTION_FIELDS},
+        },
+        PAR_BODY: {
+            "title": PAR_BODY, "type": "object", "required": ["response_type", "redirect_uri", "scope"],
+            "description": "The parameters of an authorization request (as at /authorize, without request_uri), "
+                           "with the client's authentication.",
+            "properties": {**{name: {"type": "string", "title": _title(name)}
+                              for name in ("response_type", "redirect_uri", "scope")},
+                           **{name: _nullable_string(_title(name)) for name in (
+                               "client_id", "client_secret", "state", "nonce", "code_challenge",
+                               "code_challenge_method", "prompt", "login_hint", "max_age")},
+                           **CLIENT_ASSERTION_FIELDS},
+        },
+        "PushedAuthorizationResponse": {
+            "title": "PushedAuthorizationResponse", "type": "object", "required": ["request_uri", "expires_in"],
+            "properties": {"request_uri": {"type": "string", "pattern": "^urn:ietf:params:oauth:request_uri:"},
+                           "expires_in": {"type": "integer"}},
         },
         "HTTPValidationError": {
             "title": "HTTPValidationError", "type": "object",
@@ -144,12 +174,13 @@ def _schemas():
             "properties": {
                 **{name: {"type": "string"} for name in (
                     "issuer", "authorization_endpoint", "token_endpoint", "userinfo_endpoint",
-                    "end_session_endpoint", "device_authorization_endpoint", "jwks_uri")},
+                    "end_session_endpoint", "device_authorization_endpoint", "jwks_uri",
+                    "pushed_authorization_request_endpoint")},
                 **{name: {"type": "array", "items": {"type": "string"}} for name in (
                     "scopes_supported", "response_types_supported", "grant_types_supported",
                     "token_endpoint_auth_methods_supported", "code_challenge_methods_supported",
                     "subject_types_supported", "id_token_signing_alg_values_supported", "claims_supported",
-                    "dpop_signing_alg_values_supported")},
+                    "token_endpoint_auth_signing_alg_values_supported", "dpop_signing_alg_values_supported")},
             },
         },
         "DeviceAuthorizationResponse": {
@@ -303,8 +334,9 @@ def _paths():
             {
                 "303": {"description": "To the login page, the consent page, or back to the client's "
                                        "redirect_uri with a `code` or an `error`.", "headers": LOCATION},
-                "400": _html_or_error("Unknown or inactive client, or a redirect_uri that is not registered: "
-                                      "an HTML error page. " + MALFORMED_QUERY),
+                "400": _html_or_error("Unknown or inactive client, a redirect_uri that is not registered, or a "
+                                      "request_uri that is unknown, expired, used or another client's: an HTML "
+                                      "error page. " + MALFORMED_QUERY),
                 "422": VALIDATION_ERROR,
                 "503": UNAVAILABLE,
             },
@@ -312,7 +344,8 @@ def _paths():
         ISSUER_PATH + "/device/authorize": {"post": _operation(
             "device_authorize_api_v1_platform_oauth_device_authorize_post", "Device Authorize",
             "Device Authorization Request (RFC 8628 Section 3.1).\n\nThe device calls this to get a device_code "
-            "and user_code. Confidential clients authenticate with HTTP Basic or client_secret in the body.",
+            "and user_code. Confidential clients authenticate with HTTP Basic, client_secret in the body, or a "
+            "private_key_jwt client assertion.",
             {
                 "200": _json("The device and user codes (RFC 8628 §3.2).", _ref("DeviceAuthorizationResponse")),
                 **client_authenticated,
@@ -375,7 +408,8 @@ def _paths():
             "Platform-level OAuth 2.0 Token endpoint for GLOBAL-scoped applications: authorization_code, "
             "client_credentials, refresh_token, urn:ietf:params:oauth:grant-type:device_code and "
             "urn:ietf:params:oauth:grant-type:token-exchange. Clients authenticate with HTTP Basic "
-            "(`authorization` header), client_secret in the body, or client_id alone when public. With a "
+            "(`authorization` header), client_secret in the body, a private_key_jwt client assertion "
+            "(client_assertion_type and client_assertion), or client_id alone when public. With a "
             "`DPoP` proof the access token is DPoP-bound (`token_type: DPoP`, RFC 9449 §5).",
             {
                 "200": _json("The tokens (RFC 6749 §5.1).", _ref("TokenResponse")),
@@ -412,6 +446,19 @@ def _paths():
             },
             [_param("authorization", "header", description="HTTP Basic client credentials.")],
             {"required": True, "content": {FORM: {"schema": _ref(INTROSPECT_BODY)}}})},
+        ISSUER_PATH + "/par": {"post": _operation(
+            "pushed_authorization_request_api_v1_platform_oauth_par_post", "Pushed Authorization Request",
+            "Pushed Authorization Request endpoint (RFC 9126).\n\nThe client pushes the parameters of an "
+            "authorization request, authenticating as at the token endpoint (a public client sends its "
+            "client_id). They get the same checks as at /authorize, answered here as JSON errors (a redirect_uri "
+            "that is not registered is `invalid_request`). The answer's request_uri, sent to /authorize with "
+            "client_id, stands for the pushed parameters: once, within expires_in seconds, for this client only.",
+            {
+                "201": _json("The request was stored.", _ref("PushedAuthorizationResponse")),
+                **client_authenticated,
+            },
+            [_param("authorization", "header", description="HTTP Basic client credentials.")],
+            {"required": True, "content": {FORM: {"schema": _ref(PAR_BODY)}}})},
     }
 
 
