@@ -4,7 +4,6 @@ import re
 import shutil
 import subprocess
 
-
 from tests.live import ROOT
 from tests.test_nginx import NGINX, adapt, self_signed_certificate
 
