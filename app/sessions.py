@@ -7,7 +7,6 @@ under a server key, so a token is valid only with the cookie it was made for and
 pre-session is replaced at sign-in, so no token from before the sign-in works after it.
 """
 
-import base64
 import hashlib
 import hmac
 import re
@@ -16,6 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 
 from app import opaque
+from app.base64url import b64url
 from app.db import write_transaction
 from app.errors import PageError
 from app.store import refresh_tokens, server_secrets, sso_sessions
@@ -116,7 +116,7 @@ class Sessions:
         if self._csrf_key is None:
             self._csrf_key = server_secrets.get_or_create(self._database, CSRF_KEY_NAME, self._clock.now())
         mac = hmac.new(self._csrf_key, b"csrf\x00" + presession.encode("ascii"), hashlib.sha256).digest()
-        return base64.urlsafe_b64encode(mac).rstrip(b"=").decode("ascii")
+        return b64url(mac)
 
     def _new_presession(self, req, resp):
         presession = secrets.token_urlsafe(32)
