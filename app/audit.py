@@ -99,7 +99,8 @@ class Audit:
         while not self._wake.wait(self._flush_interval):
             try:
                 self.flush()
-            except Exception:  # noqa: BLE001 - a database outage must not end the flusher; rows stay queued
-                log.exception("audit rows could not be written; retrying")
+            except Exception as exc:  # noqa: BLE001 - a database outage must not end the flusher; rows stay queued
+                log.warning("%d audit rows could not be written (their log lines were); retrying: %s",
+                            len(self._pending), exc)
         # The flusher's own connection is per thread: close it when the process stops.
         self._database.close()
