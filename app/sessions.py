@@ -11,7 +11,6 @@ import hashlib
 import hmac
 import re
 import secrets
-from dataclasses import dataclass
 from datetime import datetime, timezone
 
 from app import opaque
@@ -19,6 +18,7 @@ from app.base64url import b64url
 from app.db import write_transaction
 from app.errors import PageError
 from app.store import refresh_tokens, server_secrets, sso_sessions
+from app.store.sso_sessions import StoredSession
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
 # Touch last_seen_at at most this often, so reading a session is not a write every time.
@@ -28,16 +28,6 @@ CSRF_KEY_NAME = "csrf"
 _CSRF_VALUE = re.compile(r"[A-Za-z0-9_-]{43}")
 # Fetch Metadata: our forms post from our own pages; a browser that says otherwise was sent by another site.
 _OWN_FORM_SITES = ("same-origin", "none")
-
-
-@dataclass(frozen=True)
-class Session:
-    id: int
-    sid: str
-    user_id: int
-    tenant_id: int
-    auth_time: int
-    expires_at: int
 
 
 class Sessions:
@@ -75,7 +65,7 @@ class Sessions:
             return None
         if now - stored.last_seen_at >= _TOUCH_EVERY:
             sso_sessions.touch(self._database, stored.id, now)
-        return Session(stored.id, stored.sid, stored.user_id, stored.tenant_id, stored.auth_time, stored.expires_at)
+        return stored
 
     def start(self, req, resp, user_id, tenant_id):
         """Sign in: always a brand-new cookie value (no fixation).
@@ -91,14 +81,14 @@ class Sessions:
         if previous is not None and previous.user_id == user_id:
             sso_sessions.renew(self._database, previous.id, cookie_value=value, now=now, expires_at=expires_at)
             self._set_cookie(resp, self.session_cookie, value, self._config.session_absolute_ttl)
-            return Session(previous.id, previous.sid, user_id, tenant_id, now, expires_at)
+            return StoredSession(previous.id, previous.sid, user_id, tenant_id, now, expires_at, now, None)
         if previous is not None:
             self.end(previous)
         sid = secrets.token_urlsafe(16)
         session_pk = sso_sessions.insert(self._database, cookie_value=value, sid=sid, user_id=user_id,
                                          tenant_id=tenant_id, now=now, expires_at=expires_at)
         self._set_cookie(resp, self.session_cookie, value, self._config.session_absolute_ttl)
-        return Session(session_pk, sid, user_id, tenant_id, now, expires_at)
+        return StoredSession(session_pk, sid, user_id, tenant_id, now, expires_at, now, None)
 
     def end(self, session):
         """End a session and revoke the refresh tokens bound to it (offline ones survive)."""
