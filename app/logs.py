@@ -41,6 +41,10 @@ class JsonFormatter(logging.Formatter):
 
 
 def configure_json_logging(level=logging.INFO):
+    # The JSON lines never show the caller, thread or process: skip collecting them for every record
+    # (the logging HOWTO's "Optimization" switches; the audit line is logged on every token request).
+    logging._srcfile = None
+    logging.logThreads = logging.logProcesses = logging.logMultiprocessing = False
     handler = logging.StreamHandler()
     handler.setFormatter(JsonFormatter())
     root = logging.getLogger()

@@ -23,6 +23,8 @@ For each database it
      clients, 1,000,000 refresh tokens, 1,000,000 audit events, 100,000 revoked tokens) and runs every
      scenario again.
 
+With --profile, BENCH_PROFILE_KEEP=FILE also keeps the workers' summed profile (pstats) for a closer look.
+
 It then prints a table (req/s, p50, p99, errors, server CPU per request) with the single-core RS256 sign
 rate and the Argon2id verification rate measured in the same run, and each target of issue 7 beside its
 figure with a check mark. Missing a target is a figure, never an exit code: the exit code is 0 unless
@@ -635,6 +637,8 @@ def run_scenarios(args, env, port, base, workdir, db_pid, label):
         figures["server_log_problem_lines"] = problems
     if args.profile:
         stats = profile_workers.load(profile_dir)
+        if stats is not None and os.environ.get("BENCH_PROFILE_KEEP"):
+            stats.dump_stats(os.environ["BENCH_PROFILE_KEEP"])
         requests = sum(figures["requests"] for figures in results.values())
         if stats is not None and requests:
             lines = profile_workers.summarize(stats, requests)

@@ -1,5 +1,6 @@
 """The application table (OAuth clients): the hot lookup by client_id is plain SQL."""
 
+import functools
 import json
 import secrets
 from dataclasses import dataclass
@@ -54,8 +55,13 @@ def find_client(database, client_id):
     """The client with this client_id, or None. Plain SQL: it runs on every token request."""
     row = database.execute_sql(
         f"SELECT {_CLIENT_COLUMNS} FROM application WHERE client_id = {database.param}", (client_id,)).fetchone()
-    if row is None:
-        return None
+    return None if row is None else _client_from_row(tuple(row))
+
+
+@functools.lru_cache(maxsize=4096)
+def _client_from_row(row):
+    """The Client for a row's exact values. The row is read on every request, so a change is seen at once;
+    only the decoding of its JSON columns is shared between requests that read the same values."""
     (id_, cid, secret_hash, name, audience, tenant_id, redirects, logout_redirects, grants, scopes,
      method, access_ttl, refresh_ttl, status, jwks, require_consent, require_par, require_dpop, grace) = row
     return Client(id_, cid, secret_hash, name, audience, tenant_id, tuple(json.loads(redirects)),
