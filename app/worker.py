@@ -163,6 +163,19 @@ def _has_bytes(sock_):
         sock_.settimeout(timeout)
 
 
+def _snapshot_settings(cfg):
+    """Make each gunicorn setting a plain attribute of `cfg`.
+
+    Config.__getattr__ looks a setting up (settings[name].get()) on every read, and a request reads
+    a couple of dozen. A worker's settings no longer change once it has forked, so it reads each one
+    once. Config.__setattr__ refuses setting names, hence object.__setattr__; names that Config
+    itself defines (properties such as sendfile or worker_class) keep their own code.
+    """
+    for name, setting in cfg.settings.items():
+        if not hasattr(type(cfg), name):
+            object.__setattr__(cfg, name, setting.get())
+
+
 def _refuse_repeated_headers(req):
     seen = set()
     for name, _ in req.headers:
@@ -174,6 +187,7 @@ def _refuse_repeated_headers(req):
 
 class KeepAliveWorker(base.Worker):
     def init_process(self):
+        _snapshot_settings(self.cfg)
         self.selector = selectors.DefaultSelector()
         # Connections in the selector by state, each dict oldest first (dicts keep insertion order),
         # and all of one state share one timeout, so the first entry always expires first.

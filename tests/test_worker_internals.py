@@ -6,13 +6,14 @@ import inspect
 import io
 
 import pytest
-from gunicorn import http, sock, util
+from gunicorn import config, http, sock, util
 from gunicorn.config import Config
 from gunicorn.http import errors, wsgi
 from gunicorn.workers import base
 
 from app import worker
-from app.worker import _OVERSIZED, _READY, _WAIT, BODY_BUFFER_LIMIT, _BufferedSource, _Connection, request_status
+from app.worker import (_OVERSIZED, _READY, _WAIT, BODY_BUFFER_LIMIT, _BufferedSource, _Connection, _snapshot_settings,
+                        request_status)
 
 
 def parameters(function):
@@ -106,3 +107,26 @@ def test_expect_100_continue_is_answered_only_while_the_body_is_missing():
 def test_the_worker_keeps_its_module_settings_sane():
     assert 0 < worker.QUIET_SECONDS < worker.REQUEST_TIMEOUT
     assert worker.LINGER_SECONDS > 0 and worker.REQUESTS_PER_CONNECTION > 1
+
+
+# -- gunicorn's settings as plain attributes --------------------------------------------------------
+
+def test_gunicorn_settings_can_be_read_once_into_plain_attributes():
+    # What _snapshot_settings relies on: a setting read is settings[name].get(), which returns the stored
+    # value (no setting computes it per read), and Config refuses a plain assignment of a setting name.
+    assert "self.settings[name].get()" in inspect.getsource(Config.__getattr__)
+    cfg = Config()
+    for name, setting in cfg.settings.items():
+        assert type(setting).get is config.Setting.get, name
+    with pytest.raises(AttributeError):
+        cfg.keepalive = 3
+    cfg.set("certfile", __file__)
+    cfg.set("forwarded_allow_ips", "10.0.0.0/8")
+    plain = [name for name in cfg.settings if not hasattr(Config, name)]
+    before = {name: getattr(cfg, name) for name in plain}
+    _snapshot_settings(cfg)
+    assert {name: vars(cfg)[name] for name in plain} == before
+    # Config's own properties and methods work on from the plain attributes.
+    assert cfg.is_ssl and cfg.forwarded_allow_networks()[0].num_addresses == 2 ** 24
+    assert cfg.sendfile is True and isinstance(cfg.address, list) and cfg.worker_class_str == "sync"
+    assert "sendfile" not in vars(cfg) and "worker_class" not in vars(cfg)
