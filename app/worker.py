@@ -14,7 +14,8 @@ buffer as they arrive, and the request is handed to gunicorn's parser and the ap
 once its head and its body (up to BODY_BUFFER_LIMIT bytes) are complete. A connection whose request
 is not complete REQUEST_TIMEOUT seconds after its first byte is dropped. (With gunicorn's own TLS
 the bytes cannot be inspected before the handshake, so there the request is read as it comes,
-bounded by the same deadline; TLS belongs to nginx in front.)
+bounded by the same deadline; TLS belongs to nginx in front.) Each response leaves in one write
+instead of one per piece gunicorn writes (_CorkedSocket).
 
 Connections stick to the worker that accepted them. Two things keep the workers evenly loaded: a
 worker accepts at most one new connection per turn of its loop, so a burst of connections is shared
@@ -49,6 +50,8 @@ REQUEST_TIMEOUT = float(os.environ.get("GUNICORN_REQUEST_TIMEOUT", "10"))
 # Bodies up to this size are buffered before dispatch; a larger one is refused by the application
 # (its limit is 64 KiB) without being read.
 BODY_BUFFER_LIMIT = 1024 * 1024
+# A response is sent in one piece once complete, or as soon as this much of it is pending.
+CORK_LIMIT = 64 * 1024
 # On a graceful exit, a kept-alive connection is closed once it has been quiet this long.
 QUIET_SECONDS = 1.0
 # After the last response, wait this long for the client to close before closing anyway.
@@ -161,6 +164,49 @@ def _has_bytes(sock_):
         return False
     finally:
         sock_.settimeout(timeout)
+
+
+class _CorkedSocket:
+    """The socket gunicorn's Response writes to: its sendall() calls are collected and sent as one.
+
+    gunicorn writes a response's head and each piece of its body with a sendall() of its own, each a
+    syscall and a TCP segment. Here they go out together when the worker calls flush() (the response
+    is complete) or once more than CORK_LIMIT bytes are pending. Anything else asked of the socket
+    (sendfile, send, ...) first sends what is pending, so the bytes keep their order.
+    """
+
+    __slots__ = ("sock", "pending", "size", "sent")
+
+    def __init__(self, sock_):
+        self.sock = sock_
+        self.pending = []
+        self.size = 0
+        self.sent = False  # whether any byte of the response has gone out
+
+    def sendall(self, data):
+        self.pending.append(data)
+        self.size += len(data)
+        if self.size > CORK_LIMIT:
+            self.flush()
+
+    def flush(self):
+        if self.pending:
+            data = b"".join(self.pending)
+            self.discard()
+            self.sent = True
+            self.sock.sendall(data)
+
+    def discard(self):
+        self.pending = []
+        self.size = 0
+
+    def sendfile(self, *args, **kwargs):
+        self.flush()
+        return self.sock.sendfile(*args, **kwargs)
+
+    def __getattr__(self, name):
+        self.flush()
+        return getattr(self.sock, name)
 
 
 def _snapshot_settings(cfg):
@@ -450,11 +496,11 @@ class KeepAliveWorker(base.Worker):
         """The sync worker's request handling, deciding keep-alive instead of always closing."""
         environ = {}
         resp = None
+        out = _CorkedSocket(connection.sock)
         try:
             self.cfg.pre_request(self, req)
             request_start = datetime.now()
-            resp, environ = wsgi.create(req, connection.sock, connection.addr,
-                                        connection.server, self.cfg)
+            resp, environ = wsgi.create(req, out, connection.addr, connection.server, self.cfg)
             connection.served += 1
             self.nr += 1
             if self.nr >= self.max_requests:
@@ -470,6 +516,7 @@ class KeepAliveWorker(base.Worker):
                     for item in respiter:
                         resp.write(item)
                 resp.close()
+                out.flush()
             finally:
                 self.log.access(resp, req, environ, datetime.now() - request_start)
                 if hasattr(respiter, "close"):
@@ -478,10 +525,12 @@ class KeepAliveWorker(base.Worker):
         except OSError:
             util.reraise(*sys.exc_info())
         except (Exception, SystemExit):
-            if resp and resp.headers_sent:
-                # The response has started: a 500 written now would corrupt it; end the connection.
+            if out.sent:
+                # Part of the response is on the wire: a 500 written now would corrupt it; end the connection.
                 self.log.exception("Error handling request")
                 raise StopIteration()
+            # Nothing of it left: the unfinished response is dropped and gunicorn's error answer sent instead.
+            out.discard()
             raise
         finally:
             try:
