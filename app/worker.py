@@ -14,8 +14,9 @@ buffer as they arrive, and the request is handed to gunicorn's parser and the ap
 once its head and its body (up to BODY_BUFFER_LIMIT bytes) are complete. A connection whose request
 is not complete REQUEST_TIMEOUT seconds after its first byte is dropped. (With gunicorn's own TLS
 the bytes cannot be inspected before the handshake, so there the request is read as it comes,
-bounded by the same deadline; TLS belongs to nginx in front.) Each response leaves in one write
-instead of one per piece gunicorn writes (_CorkedSocket).
+bounded by the same deadline; TLS belongs to nginx in front.) Once complete, a plain request is read
+straight from the buffer (app/http_request.py), any other by gunicorn's parser as before; and each
+response leaves in one write instead of one per piece gunicorn writes (_CorkedSocket).
 
 Connections stick to the worker that accepted them. Two things keep the workers evenly loaded: a
 worker accepts at most one new connection per turn of its loop, so a burst of connections is shared
@@ -43,6 +44,8 @@ from datetime import datetime
 from gunicorn import http, sock, util
 from gunicorn.http import wsgi
 from gunicorn.workers import base
+
+from app.http_request import RequestReader
 
 REQUESTS_PER_CONNECTION = 100
 # A request must be complete (head and body) within this many seconds of its first byte.
@@ -234,6 +237,9 @@ def _refuse_repeated_headers(req):
 class KeepAliveWorker(base.Worker):
     def init_process(self):
         _snapshot_settings(self.cfg)
+        # Plain requests are read from the buffer; the others, and all of them where that cannot be
+        # done, by gunicorn's parser.
+        self.read_request = RequestReader(self.cfg).read_request if RequestReader.usable(self.cfg) else None
         self.selector = selectors.DefaultSelector()
         # Connections in the selector by state, each dict oldest first (dicts keep insertion order),
         # and all of one state share one timeout, so the first entry always expires first.
@@ -438,11 +444,12 @@ class KeepAliveWorker(base.Worker):
         connection.expires = time.monotonic() + REQUEST_TIMEOUT
         while self._serve_one(connection):
             connection.continued = False
-            leftover = connection.parser.unreader.buf
-            if leftover.getbuffer().nbytes:
-                connection.buffer[:0] = leftover.getvalue()
-                leftover.seek(0)
-                leftover.truncate()
+            if connection.parser is not None:  # None while every request was read from the buffer
+                leftover = connection.parser.unreader.buf
+                if leftover.getbuffer().nbytes:
+                    connection.buffer[:0] = leftover.getvalue()
+                    leftover.seek(0)
+                    leftover.truncate()
             if not connection.buffer:
                 self._wait(connection, "idle")
                 return
@@ -458,6 +465,11 @@ class KeepAliveWorker(base.Worker):
         """Read and answer one request; True when the connection can carry another."""
         req = None
         try:
+            if self.read_request is not None:
+                # Takes the request, body and all, off the buffer; None leaves the buffer as it was.
+                req = self.read_request(connection.buffer, connection.addr)
+                if req is not None:
+                    return self._handle_request(connection, req) and not connection.last
             if connection.parser is None:
                 if self.cfg.is_ssl:
                     connection.sock = sock.ssl_wrap_socket(connection.sock, self.cfg)
