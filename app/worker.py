@@ -14,7 +14,9 @@ buffer as they arrive, and the request is handed to gunicorn's parser and the ap
 once its head and its body (up to BODY_BUFFER_LIMIT bytes) are complete. A connection whose request
 is not complete REQUEST_TIMEOUT seconds after its first byte is dropped. (With gunicorn's own TLS
 the bytes cannot be inspected before the handshake, so there the request is read as it comes,
-bounded by the same deadline; TLS belongs to nginx in front.)
+bounded by the same deadline; TLS belongs to nginx in front.) Once complete, a plain request is read
+straight from the buffer (app/http_request.py), any other by gunicorn's parser as before; and each
+response leaves in one write instead of one per piece gunicorn writes (_CorkedSocket).
 
 Connections stick to the worker that accepted them. Two things keep the workers evenly loaded: a
 worker accepts at most one new connection per turn of its loop, so a burst of connections is shared
@@ -43,12 +45,16 @@ from gunicorn import http, sock, util
 from gunicorn.http import wsgi
 from gunicorn.workers import base
 
+from app.http_request import RequestReader
+
 REQUESTS_PER_CONNECTION = 100
 # A request must be complete (head and body) within this many seconds of its first byte.
 REQUEST_TIMEOUT = float(os.environ.get("GUNICORN_REQUEST_TIMEOUT", "10"))
 # Bodies up to this size are buffered before dispatch; a larger one is refused by the application
 # (its limit is 64 KiB) without being read.
 BODY_BUFFER_LIMIT = 1024 * 1024
+# A response is sent in one piece once complete, or as soon as this much of it is pending.
+CORK_LIMIT = 64 * 1024
 # On a graceful exit, a kept-alive connection is closed once it has been quiet this long.
 QUIET_SECONDS = 1.0
 # After the last response, wait this long for the client to close before closing anyway.
@@ -163,6 +169,62 @@ def _has_bytes(sock_):
         sock_.settimeout(timeout)
 
 
+class _CorkedSocket:
+    """The socket gunicorn's Response writes to: its sendall() calls are collected and sent as one.
+
+    gunicorn writes a response's head and each piece of its body with a sendall() of its own, each a
+    syscall and a TCP segment. Here they go out together when the worker calls flush() (the response
+    is complete) or once more than CORK_LIMIT bytes are pending. Anything else asked of the socket
+    (sendfile, send, ...) first sends what is pending, so the bytes keep their order.
+    """
+
+    __slots__ = ("sock", "pending", "size", "sent")
+
+    def __init__(self, sock_):
+        self.sock = sock_
+        self.pending = []
+        self.size = 0
+        self.sent = False  # whether any byte of the response has gone out
+
+    def sendall(self, data):
+        self.pending.append(data)
+        self.size += len(data)
+        if self.size > CORK_LIMIT:
+            self.flush()
+
+    def flush(self):
+        if self.pending:
+            data = b"".join(self.pending)
+            self.discard()
+            self.sent = True
+            self.sock.sendall(data)
+
+    def discard(self):
+        self.pending = []
+        self.size = 0
+
+    def sendfile(self, *args, **kwargs):
+        self.flush()
+        return self.sock.sendfile(*args, **kwargs)
+
+    def __getattr__(self, name):
+        self.flush()
+        return getattr(self.sock, name)
+
+
+def _snapshot_settings(cfg):
+    """Make each gunicorn setting a plain attribute of `cfg`.
+
+    Config.__getattr__ looks a setting up (settings[name].get()) on every read, and a request reads
+    a couple of dozen. A worker's settings no longer change once it has forked, so it reads each one
+    once. Config.__setattr__ refuses setting names, hence object.__setattr__; names that Config
+    itself defines (properties such as sendfile or worker_class) keep their own code.
+    """
+    for name, setting in cfg.settings.items():
+        if not hasattr(type(cfg), name):
+            object.__setattr__(cfg, name, setting.get())
+
+
 def _refuse_repeated_headers(req):
     seen = set()
     for name, _ in req.headers:
@@ -174,6 +236,10 @@ def _refuse_repeated_headers(req):
 
 class KeepAliveWorker(base.Worker):
     def init_process(self):
+        _snapshot_settings(self.cfg)
+        # Plain requests are read from the buffer; the others, and all of them where that cannot be
+        # done, by gunicorn's parser.
+        self.read_request = RequestReader(self.cfg).read_request if RequestReader.usable(self.cfg) else None
         self.selector = selectors.DefaultSelector()
         # Connections in the selector by state, each dict oldest first (dicts keep insertion order),
         # and all of one state share one timeout, so the first entry always expires first.
@@ -378,11 +444,12 @@ class KeepAliveWorker(base.Worker):
         connection.expires = time.monotonic() + REQUEST_TIMEOUT
         while self._serve_one(connection):
             connection.continued = False
-            leftover = connection.parser.unreader.buf
-            if leftover.getbuffer().nbytes:
-                connection.buffer[:0] = leftover.getvalue()
-                leftover.seek(0)
-                leftover.truncate()
+            if connection.parser is not None:  # None while every request was read from the buffer
+                leftover = connection.parser.unreader.buf
+                if leftover.getbuffer().nbytes:
+                    connection.buffer[:0] = leftover.getvalue()
+                    leftover.seek(0)
+                    leftover.truncate()
             if not connection.buffer:
                 self._wait(connection, "idle")
                 return
@@ -398,6 +465,11 @@ class KeepAliveWorker(base.Worker):
         """Read and answer one request; True when the connection can carry another."""
         req = None
         try:
+            if self.read_request is not None:
+                # Takes the request, body and all, off the buffer; None leaves the buffer as it was.
+                req = self.read_request(connection.buffer, connection.addr)
+                if req is not None:
+                    return self._handle_request(connection, req) and not connection.last
             if connection.parser is None:
                 if self.cfg.is_ssl:
                     connection.sock = sock.ssl_wrap_socket(connection.sock, self.cfg)
@@ -436,11 +508,11 @@ class KeepAliveWorker(base.Worker):
         """The sync worker's request handling, deciding keep-alive instead of always closing."""
         environ = {}
         resp = None
+        out = _CorkedSocket(connection.sock)
         try:
             self.cfg.pre_request(self, req)
             request_start = datetime.now()
-            resp, environ = wsgi.create(req, connection.sock, connection.addr,
-                                        connection.server, self.cfg)
+            resp, environ = wsgi.create(req, out, connection.addr, connection.server, self.cfg)
             connection.served += 1
             self.nr += 1
             if self.nr >= self.max_requests:
@@ -456,6 +528,7 @@ class KeepAliveWorker(base.Worker):
                     for item in respiter:
                         resp.write(item)
                 resp.close()
+                out.flush()
             finally:
                 self.log.access(resp, req, environ, datetime.now() - request_start)
                 if hasattr(respiter, "close"):
@@ -464,10 +537,12 @@ class KeepAliveWorker(base.Worker):
         except OSError:
             util.reraise(*sys.exc_info())
         except (Exception, SystemExit):
-            if resp and resp.headers_sent:
-                # The response has started: a 500 written now would corrupt it; end the connection.
+            if out.sent:
+                # Part of the response is on the wire: a 500 written now would corrupt it; end the connection.
                 self.log.exception("Error handling request")
                 raise StopIteration()
+            # Nothing of it left: the unfinished response is dropped and gunicorn's error answer sent instead.
+            out.discard()
             raise
         finally:
             try:
