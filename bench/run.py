@@ -183,7 +183,7 @@ def parse_args(argv=None):
     parser.add_argument("--json", action="store_true", help="print one JSON object instead of the table")
     parser.add_argument("--access-token-alg", choices=("RS256", "ES256"), default="RS256",
                         help="OAUTH_ACCESS_TOKEN_ALG for the service (default RS256, the targets' algorithm)")
-    parser.add_argument("--peer-rounds", type=int, default=2,
+    parser.add_argument("--peer-rounds", type=int, default=3,
                         help="client_credentials on SQLite: rounds alternated with node-oidc-provider (0: no peer)")
     parser.add_argument("--profile", action="store_true",
                         help="profile the workers' CPU by layer (bench/profile_workers.py); best with one scenario")
@@ -663,6 +663,9 @@ def _median_run(runs):
     return sorted(runs, key=lambda figures: figures["req_per_s"])[(len(runs) - 1) // 2]
 
 
+PEER_WARMUP_S = 3
+
+
 def alternate_with_peer(args, spec, first, port, server_pid, db_pid, workdir, label):
     """Our client_credentials and node-oidc-provider's, alternated round by round on the same load.
 
@@ -670,6 +673,10 @@ def alternate_with_peer(args, spec, first, port, server_pid, db_pid, workdir, la
     """
     ours, theirs = [first], []
     peer_spec = peer_node.client_credentials_spec()
+    # Node compiles its hot functions as it runs them: the peer's first seconds under load are its slowest,
+    # and ours have already had that time (the run above). An untimed warm-up evens that out.
+    measure(argparse.Namespace(**{**vars(args), "duration": PEER_WARMUP_S}), peer_spec, args.peer["port"],
+            args.peer["pid"], None, workdir)
     for _ in range(args.peer_rounds):
         theirs.append(measure(args, peer_spec, args.peer["port"], args.peer["pid"], None, workdir))
         log(f"[{label}] node-oidc-provider client_credentials: {theirs[-1]['req_per_s']:.0f} req/s, "
