@@ -135,7 +135,7 @@ def create_app(config, *, clock=None, database=None, prepare=True):
     discovery = JsonDocumentResource(discovery_document(config, grants.keys()))
     app.add_route(ISSUER_PATH + "/.well-known/openid-configuration", discovery)
     app.add_route("/.well-known/oauth-authorization-server" + ISSUER_PATH, discovery)
-    pushed = PushedAuthorizations(database, config, services.clock, services.client_assertions)
+    pushed = PushedAuthorizations(database, config, services.clock, services.client_assertions, dpop)
     app.add_route(ISSUER_PATH + "/authorize", AuthorizeResource(authorizer, sessions, database, config, pushed))
     app.add_route(ISSUER_PATH + PAR_PATH, ParResource(pushed, config))
     token_endpoint = TokenEndpoint(database, grants, services.audit, dpop, config.issuer + "/token",

@@ -8,7 +8,7 @@ a request_uri are ignored (RFC 9126 §4, RFC 9101 §5): the pushed ones are the 
 
 from app.authorization import check_client_and_redirect_uri, check_pushed_request
 from app.clients import authenticate_client
-from app.errors import InvalidRequest, PageError, UnauthorizedClient
+from app.errors import InvalidDPoPProof, InvalidRequest, PageError, UnauthorizedClient
 from app.store import pushed_requests
 
 # Client authentication belongs to the push, never to the stored request.
@@ -23,21 +23,30 @@ def _unusable():
 
 
 class PushedAuthorizations:
-    def __init__(self, database, config, clock, assertions):
+    def __init__(self, database, config, clock, assertions, dpop):
         self._database = database
         self._config = config
         self._clock = clock
         self._assertions = assertions
+        self._dpop = dpop
         self.url = config.issuer + PAR_PATH
 
-    def push(self, params, authorization_header):
-        """RFC 9126 §2: authenticate the client, check the request, store it; returns (request_uri, expires_in)."""
+    def push(self, params, authorization_header, dpop_proof=None):
+        """RFC 9126 §2: authenticate the client, check the request, store it; returns (request_uri, expires_in).
+
+        A DPoP proof sent with the push binds the code to its key, as dpop_jkt would (RFC 9449 §10.1).
+        """
         client = authenticate_client(self._database, params, authorization_header, assertions=self._assertions,
                                      endpoint=self.url)
         if not client.is_global:
             raise UnauthorizedClient("This endpoint serves GLOBAL applications; use the tenant's own endpoint")
         request = {name: value for name, value in params.items() if name not in CLIENT_AUTHENTICATION}
         request["client_id"] = client.client_id
+        if dpop_proof is not None:
+            jkt = self._dpop.verify(dpop_proof, method="POST", url=self.url)
+            if request.setdefault("dpop_jkt", jkt) != jkt:
+                raise InvalidDPoPProof("dpop_jkt is not the thumbprint of the key that signed the DPoP proof; "
+                                       "send one key or the other, or the same key in both")
         try:
             check_client_and_redirect_uri(self._database, request)
         except PageError:

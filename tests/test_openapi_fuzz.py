@@ -221,8 +221,9 @@ def test_the_document_keeps_the_references_parameters_and_schemas(http):
     assert params("get", LOGOUT_PATH) == {(name, "query", False) for name in
                                           ("id_token_hint", "post_logout_redirect_uri", "state", "client_id")}
     assert params("get", DEVICE_VERIFY_PATH) == {("user_code", "query", True)}
-    assert params("post", DEVICE_AUTHORIZE_PATH) == params("post", PAR_PATH) == {("authorization", "header", False)}
-    assert params("post", TOKEN_PATH) == {("authorization", "header", False), ("dpop", "header", False)}
+    assert params("post", DEVICE_AUTHORIZE_PATH) == {("authorization", "header", False)}
+    assert params("post", TOKEN_PATH) == params("post", PAR_PATH) == {("authorization", "header", False),
+                                                                      ("dpop", "header", False)}
     userinfo_params = {("authorization", "header", True), ("dpop", "header", False)}
     assert params("get", USERINFO_PATH) == params("post", USERINFO_PATH) == userinfo_params
     assert params("get", JWKS_PATH) == params("get", DISCOVERY_PATH) == params("post", DEVICE_VERIFY_PATH) == set()

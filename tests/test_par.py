@@ -7,6 +7,8 @@ import pytest
 
 from app.housekeeping import prune
 from tests.client_keys import assertion_claims, assertion_form, jwks, new_key
+from tests.dpop_proofs import ProofKey, dpop_token_request
+from tests.test_dpop_grants import code_form, refused
 from tests.conftest import DISCOVERY_PATH
 from tests.helpers import (AUTHORIZE_PATH, CONTENT_SECURITY_POLICY, ISSUER, REDIRECT_URI, USER_SCOPES, basic,
                            exchange_code, is_login_redirect, pkce_pair, redirect_query, sign_in, web_client)
@@ -321,3 +323,63 @@ def test_prune_deletes_expired_pushed_requests(http, client, services, clock):
     clock.advance(60 + 86400 + 1)
     push(http, client)
     assert prune(services.database, clock.now())["pushed_authorization_request"] == 1
+
+
+# --- DPoP with PAR (RFC 9449 §10.1) ---------------------------------------------------------------------
+
+def _pushed_code(http, client, pushed):
+    query = signed_in_code(http, authorize_with(http, client["client_id"], pushed.json["request_uri"]))
+    return code_form(_authorization(query, pushed.verifier))
+
+
+def test_a_dpop_proof_sent_with_the_push_binds_the_code_to_its_key(http, client, user, clock):
+    key, other = ProofKey(), ProofKey()
+    pushed = push(http, client, headers={"DPoP": key.proof(clock.now(), htu=PAR_URL)})
+    form = _pushed_code(http, client, pushed)
+    refused(dpop_token_request(http, client, form, None, status=400), "dpop_jkt")
+    refused(dpop_token_request(http, client, form, other.proof(clock.now()), status=400), "dpop_jkt")
+    tokens = dpop_token_request(http, client, form, key.proof(clock.now())).json
+    assert tokens["token_type"] == "DPoP"
+    assert jwt.decode(tokens["access_token"], options={"verify_signature": False})["cnf"] == {"jkt": key.jkt}
+
+
+def test_a_proof_and_dpop_jkt_for_the_same_key_are_accepted(http, client, user, clock):
+    key = ProofKey()
+    pushed = push(http, client, headers={"DPoP": key.proof(clock.now(), htu=PAR_URL)}, dpop_jkt=key.jkt)
+    assert dpop_token_request(http, client, _pushed_code(http, client, pushed), key.proof(clock.now())).json
+
+
+def test_a_proof_by_another_key_than_dpop_jkt_is_refused(http, client, clock, services):
+    key, other = ProofKey(), ProofKey()
+    response = push(http, client, status=400, headers={"DPoP": key.proof(clock.now(), htu=PAR_URL)},
+                    dpop_jkt=other.jkt)
+    refused(response, "dpop_jkt")
+    (count,) = services.database.execute_sql("SELECT COUNT(*) FROM pushed_authorization_request").fetchone()
+    assert count == 0
+
+
+@pytest.mark.parametrize("proof", [
+    lambda key, now: key.proof(now),                           # made for the token endpoint
+    lambda key, now: key.proof(now, htu=PAR_URL, htm="GET"),
+    lambda key, now: key.proof(now - 3600, htu=PAR_URL),       # stale
+    lambda key, now: "not-a-jwt",
+])
+def test_a_bad_proof_with_a_push_is_invalid_dpop_proof(http, client, clock, proof):
+    refused(push(http, client, status=400, headers={"DPoP": proof(ProofKey(), clock.now())}), "DPoP")
+
+
+def test_a_push_proof_is_accepted_once(http, client, clock):
+    proof = ProofKey().proof(clock.now(), htu=PAR_URL)
+    push(http, client, headers={"DPoP": proof})
+    refused(push(http, client, status=400, headers={"DPoP": proof}), "used before")
+
+
+def test_a_confidential_client_pushes_with_a_proof_and_its_secret(http, confidential, user, clock):
+    key = ProofKey()
+    pushed = push(http, confidential, headers={"DPoP": key.proof(clock.now(), htu=PAR_URL),
+                                               "Authorization": basic(confidential["client_id"],
+                                                                      confidential["client_secret"])},
+                  client_id=None)
+    form = _pushed_code(http, confidential, pushed)
+    tokens = dpop_token_request(http, confidential, form, key.proof(clock.now())).json
+    assert tokens["token_type"] == "DPoP"

@@ -452,12 +452,16 @@ def _paths():
             "authorization request, authenticating as at the token endpoint (a public client sends its "
             "client_id). They get the same checks as at /authorize, answered here as JSON errors (a redirect_uri "
             "that is not registered is `invalid_request`). The answer's request_uri, sent to /authorize with "
-            "client_id, stands for the pushed parameters: once, within expires_in seconds, for this client only.",
+            "client_id, stands for the pushed parameters: once, within expires_in seconds, for this client only. "
+            "A DPoP proof sent with the push binds the authorization code to its key, like dpop_jkt (RFC 9449 "
+            "§10.1); a proof by another key than dpop_jkt, or a bad proof, is `invalid_dpop_proof`.",
             {
                 "201": _json("The request was stored.", _ref("PushedAuthorizationResponse")),
                 **client_authenticated,
             },
-            [_param("authorization", "header", description="HTTP Basic client credentials.")],
+            [_param("authorization", "header", description="HTTP Basic client credentials."),
+             {**DPOP_HEADER, "description": "Optional: a DPoP proof (RFC 9449 §4) for POST on this endpoint; the "
+                                            "code will be redeemable only with a proof by the same key."}],
             {"required": True, "content": {FORM: {"schema": _ref(PAR_BODY)}}})},
     }
 

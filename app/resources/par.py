@@ -14,7 +14,7 @@ class ParResource:
     def on_post(self, req, resp):
         params = form_params(req, self._config.max_body_bytes)
         require(params, "body", *PUSHED_REQUIRED)
-        request_uri, expires_in = self._pushed.push(params, req.get_header("Authorization"))
+        request_uri, expires_in = self._pushed.push(params, req.get_header("Authorization"), req.get_header("DPoP"))
         resp.status = 201
         resp.media = {"request_uri": request_uri, "expires_in": expires_in}
         resp.set_header("Cache-Control", "no-store")
