@@ -17,7 +17,7 @@ from app import opaque
 from app.base64url import b64url
 from app.db import write_transaction
 from app.errors import PageError
-from app.store import refresh_tokens, server_secrets, sso_sessions
+from app.store import refresh_tokens, server_secrets, sso_sessions, token_revocations
 from app.store.sso_sessions import StoredSession
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
@@ -91,10 +91,16 @@ class Sessions:
         return StoredSession(session_pk, sid, user_id, tenant_id, now, expires_at, now, None)
 
     def end(self, session):
-        """End a session and revoke the refresh tokens bound to it (offline ones survive)."""
+        """End a session and the grants bound to it: their refresh tokens and the access tokens issued from them
+        (offline ones survive)."""
         now = int(self._clock.now())
         with write_transaction(self._database):
             sso_sessions.end(self._database, session.id, now)
+            for family_id, client_id, client_ttl in refresh_tokens.session_bound_grants(self._database, session.id):
+                # Until the last access token of the grant could expire (the client's TTL may have shrunk since).
+                ttl = max(client_ttl or 0, self._config.access_token_ttl)
+                token_revocations.revoke_grant(self._database, family_id, client_id=client_id, now=now,
+                                               expires_at=now + ttl)
             refresh_tokens.revoke_session_bound(self._database, session.id, now)
 
     def clear(self, resp):

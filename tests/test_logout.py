@@ -10,7 +10,8 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 
 from app.store.signing_keys import rotate_keys
 from tests.helpers import (AUTHORIZE_PATH, CSRF_COOKIE, LOGOUT_PATH, POST_LOGOUT_REDIRECT_URI, SESSION_COOKIE,
-                           authorize_params, pkce_pair, redirect_query, refresh, sign_in_tokens, web_client)
+                           USERINFO_PATH, authorize_params, bearer, pkce_pair, redirect_query, refresh,
+                           sign_in_tokens, web_client)
 
 
 @pytest.fixture
@@ -73,6 +74,27 @@ def test_a_hint_for_this_session_logs_out_at_once_and_returns_to_the_registered_
 def test_logout_revokes_the_sessions_refresh_token(http, client, signed_in):
     http.get(LOGOUT_PATH, {"id_token_hint": signed_in["id_token"]})
     assert refresh(http, client, signed_in["refresh_token"], status=400).json["error"] == "invalid_grant"
+
+
+def test_logout_ends_the_access_tokens_of_the_sessions_grants(http, client, signed_in):
+    assert http.get(USERINFO_PATH, headers=bearer(signed_in["access_token"])).json["sub"]
+    http.get(LOGOUT_PATH, {"id_token_hint": signed_in["id_token"]})
+    response = http.get(USERINFO_PATH, headers=bearer(signed_in["access_token"]), status=401)
+    assert 'error="invalid_token"' in response.headers["WWW-Authenticate"]
+
+
+def test_logout_ends_the_access_tokens_issued_by_rotation_too(http, client, signed_in):
+    rotated = refresh(http, client, signed_in["refresh_token"]).json
+    http.get(LOGOUT_PATH, {"id_token_hint": signed_in["id_token"]})
+    for access_token in (signed_in["access_token"], rotated["access_token"]):
+        http.get(USERINFO_PATH, headers=bearer(access_token), status=401)
+
+
+def test_logout_leaves_offline_grants_and_their_access_tokens_alone(http, client, user):
+    offline = sign_in_tokens(http, client, scope="openid profile offline_access")
+    http.get(LOGOUT_PATH, {"id_token_hint": offline["id_token"]})
+    assert http.get(USERINFO_PATH, headers=bearer(offline["access_token"])).json["sub"]
+    assert refresh(http, client, offline["refresh_token"]).json["access_token"]
 
 
 def test_the_ended_session_cookie_no_longer_works_even_if_replayed(http, client, signed_in):

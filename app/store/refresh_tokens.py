@@ -107,6 +107,15 @@ def families_issued_from_code(database, code_id):
         f"SELECT DISTINCT family_id FROM refresh_token WHERE authorization_code_id = {p}", (code_id,)).fetchall()]
 
 
+def session_bound_grants(database, session_id):
+    """Logout: (family_id, client_id, client's access-token TTL or None) of each grant bound to the session."""
+    p = database.param
+    return database.execute_sql(
+        "SELECT DISTINCT r.family_id, a.client_id, a.access_token_ttl FROM refresh_token r"
+        f" JOIN application a ON a.id = r.application_id WHERE r.session_id = {p} AND r.revoked_at IS NULL"
+        f" AND r.offline = {p}", (session_id, False)).fetchall()
+
+
 def revoke_session_bound(database, session_id, now):
     """Logout: the tokens bound to the session, not the offline ones."""
     p = database.param
