@@ -168,12 +168,12 @@ def test_an_already_revoked_token_answers_200_and_changes_nothing(http, services
     assert [detail["token_type"] for _, detail in revocation_events(services)] == ["refresh_token", "access_token"]
 
 
-def test_after_logout_revoking_the_refresh_token_still_ends_its_access_tokens(http, client, user):
-    """Logout revoked the session's refresh tokens; the CLI's revoke call on logout reaches the access tokens."""
+def test_after_logout_revoking_the_refresh_token_is_harmless_and_its_access_tokens_stay_ended(http, client, user):
+    """Logout ended the session's grants, access tokens included; the CLI's revoke call on logout still gets 200."""
     tokens = sign_in_tokens(http, client, scope="openid profile")
     http.get(LOGOUT_PATH, {"id_token_hint": tokens["id_token"], "post_logout_redirect_uri": POST_LOGOUT_REDIRECT_URI},
              status=303)
-    assert http.get(USERINFO_PATH, headers=bearer(tokens["access_token"])).json["sub"]
+    http.get(USERINFO_PATH, headers=bearer(tokens["access_token"]), status=401)
     revoke(http, client, tokens["refresh_token"])
     http.get(USERINFO_PATH, headers=bearer(tokens["access_token"]), status=401)
 
@@ -183,6 +183,24 @@ def test_a_reused_code_revokes_the_access_tokens_issued_from_it(http, client, us
     tokens = exchange_code(http, client, authorization).json
     assert exchange_code(http, client, authorization, status=400).json["error"] == "invalid_grant"
     http.get(USERINFO_PATH, headers=bearer(tokens["access_token"]), status=401)
+
+
+def test_a_reused_code_revokes_its_access_token_when_the_client_has_no_refresh_grant(http, make_client, user):
+    no_refresh = web_client(make_client, grants=("authorization_code",), name="No Refresh App")
+    authorization = get_code(http, no_refresh, scope="openid profile")
+    tokens = exchange_code(http, no_refresh, authorization).json
+    assert "refresh_token" not in tokens
+    assert http.get(USERINFO_PATH, headers=bearer(tokens["access_token"])).json["sub"]
+    assert exchange_code(http, no_refresh, authorization, status=400).json["error"] == "invalid_grant"
+    http.get(USERINFO_PATH, headers=bearer(tokens["access_token"]), status=401)
+
+
+def test_reusing_one_code_leaves_the_access_tokens_of_other_codes_alone(http, client, user):
+    reused = get_code(http, client, scope="openid profile")
+    exchange_code(http, client, reused)
+    other = exchange_code(http, client, get_code(http, client, scope="openid profile")).json
+    exchange_code(http, client, reused, status=400)
+    assert http.get(USERINFO_PATH, headers=bearer(other["access_token"])).json["sub"]
 
 
 def test_a_missing_token_is_422_before_client_authentication(http):

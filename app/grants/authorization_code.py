@@ -13,6 +13,12 @@ def s256(verifier):
     return b64url(hashlib.sha256(verifier.encode("ascii")).digest())
 
 
+def code_family_id(code):
+    """The grant (refresh-token family) id a code's tokens get, derived from the code itself: a replay of the
+    code names the grant to revoke even when no refresh token was issued (a client without that grant)."""
+    return b64url(hashlib.sha256(b"grant-family\x00" + code.encode("utf-8")).digest()[:16])
+
+
 class AuthorizationCodeGrant:
     grant_type = "authorization_code"
 
@@ -36,7 +42,7 @@ class AuthorizationCodeGrant:
             raise InvalidDPoPProof("The authorization code is bound to a DPoP key (dpop_jkt); send a DPoP proof "
                                    "signed by that key")
         if code.used_at is not None:
-            self._replayed(client, code.id, now)
+            self._replayed(client, code.id, params["code"], now)
         if now >= code.expires_at:
             raise InvalidGrant("The authorization code has expired")
         if params["redirect_uri"] != code.redirect_uri:
@@ -47,14 +53,19 @@ class AuthorizationCodeGrant:
         response = self._user_tokens.issue(
             client, user, consume=lambda: authorization_codes.consume(database, code.id, now), scope=code.scope,
             auth_time=code.auth_time, session_id=code.session_id, sid=session.sid if session else None,
-            nonce=code.nonce, authorization_code_id=code.id, dpop_jkt=dpop_jkt)
+            nonce=code.nonce, authorization_code_id=code.id, dpop_jkt=dpop_jkt,
+            family_id=code_family_id(params["code"]))
         if response is None:
-            self._replayed(client, code.id, now)
+            self._replayed(client, code.id, params["code"], now)
         return response
 
-    def _replayed(self, client, code_id, now):
-        """RFC 6749 §4.1.2: a second use revokes every token issued from the code (each family it began)."""
-        for family_id in refresh_tokens.families_issued_from_code(self._database, code_id):
+    def _replayed(self, client, code_id, code_value, now):
+        """RFC 6749 §4.1.2: a second use revokes every token issued from the code (each family it began).
+
+        Codes redeemed before grants were named after their code are found through their refresh tokens.
+        """
+        families = {code_family_id(code_value), *refresh_tokens.families_issued_from_code(self._database, code_id)}
+        for family_id in sorted(families):
             self._grant_revocation.revoke(client, family_id, now)
         self._audit.record("authorization_code.reuse_detected", code_id=code_id)
         raise InvalidGrant("The authorization code has already been used")
