@@ -108,6 +108,8 @@ def build_services(config, clock=None, database=None):
 def create_app(config, *, clock=None, database=None, prepare=True):
     """The WSGI application. With prepare=True the schema and first key are made ready first."""
     services = build_services(config, clock, database)
+    if config.sqlite_checkpoint_interval and hasattr(services.database, "checkpoint_in_background"):
+        services.database.checkpoint_in_background(config.sqlite_checkpoint_interval)
     if prepare:
         try:
             prepare_database(services.database, config, services.clock)

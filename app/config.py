@@ -43,6 +43,9 @@ class Config:
     access_token_alg: str = "RS256"
     # Audit rows wait at most this long to be written together (0: each row at once). The log line never waits.
     audit_flush_interval: float = 1.0
+    # SQLite: seconds between background WAL checkpoints in each server process (0: SQLite checkpoints inside
+    # the committing request, its default). Off unless configured; load_config's default turns it on.
+    sqlite_checkpoint_interval: float = 0.0
 
     @property
     def issuer(self):
@@ -152,6 +155,16 @@ def _parse_flush_interval(value):
     return seconds
 
 
+def _parse_checkpoint_interval(value):
+    try:
+        seconds = float(value)
+    except ValueError:
+        raise ConfigError(f"OAUTH_SQLITE_CHECKPOINT_INTERVAL must be a number of seconds, got {value!r}") from None
+    if not 0 <= seconds <= 60:
+        raise ConfigError(f"OAUTH_SQLITE_CHECKPOINT_INTERVAL must be between 0 and 60 seconds, got {value!r}")
+    return seconds
+
+
 def load_config(environ=None):
     """Build the Config from environment variables; raise ConfigError on the first malformed one."""
     env = os.environ if environ is None else environ
@@ -167,6 +180,7 @@ def load_config(environ=None):
         "access_token_alg": _parse_choice("OAUTH_ACCESS_TOKEN_ALG", env.get("OAUTH_ACCESS_TOKEN_ALG") or "RS256",
                                           ("RS256", "ES256")),
         "audit_flush_interval": _parse_flush_interval(env.get("OAUTH_AUDIT_FLUSH_INTERVAL") or "1"),
+        "sqlite_checkpoint_interval": _parse_checkpoint_interval(env.get("OAUTH_SQLITE_CHECKPOINT_INTERVAL") or "0.5"),
     }
     if env.get("OAUTH_KEY_ACTIVATION_DELAY"):
         settings["key_activation_delay"] = _parse_ttl("OAUTH_KEY_ACTIVATION_DELAY", env["OAUTH_KEY_ACTIVATION_DELAY"],

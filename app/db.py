@@ -2,8 +2,10 @@
 
 import contextlib
 import fcntl
+import logging
 import os
 import re
+import sqlite3
 import threading
 import time
 from pathlib import Path
@@ -17,6 +19,8 @@ import peewee
 SQL_DIR = Path(__file__).resolve().parent / "sql"
 if not SQL_DIR.is_dir():
     SQL_DIR = Path(__file__).resolve().parent.parent / "sql"
+
+_log = logging.getLogger("app.db")
 
 # journal_mode=wal is persistent in the file and is set once by enable_wal(): switching it on every
 # connection fails with "database is locked" while another process holds a lock.
@@ -44,6 +48,7 @@ class OneWriterSqliteDatabase(peewee.SqliteDatabase):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self._writer_lock = threading.local()
+        self._checkpointer = None
 
     def _writer_lock_fd(self):
         state = self._writer_lock
@@ -72,6 +77,25 @@ class OneWriterSqliteDatabase(peewee.SqliteDatabase):
                 fcntl.flock(fd, fcntl.LOCK_UN)
             except OSError:
                 pass
+
+    def _connect(self):
+        conn = super()._connect()
+        if self._checkpointer is not None:
+            # The background thread checkpoints; SQLite's own automatic checkpoint stays only as a safety net.
+            conn.execute(f"PRAGMA wal_autocheckpoint = {SAFETY_NET_CHECKPOINT_PAGES}")
+            self._checkpointer.ensure_running()
+        return conn
+
+    def checkpoint_in_background(self, interval):
+        """Move WAL checkpoints off the request path: a thread of this process checkpoints every `interval` s.
+
+        SQLite checkpoints automatically inside the COMMIT that takes the WAL past 1,000 pages: that
+        request copies the pages back into the database and syncs the file while the writer lock is
+        held, so every other writer waits (a p99 spike per checkpoint, several per second when
+        refresh tokens rotate). A PASSIVE checkpoint from another connection waits for nobody and
+        blocks nobody. One thread per process (a forked worker starts its own on its first connection).
+        """
+        self._checkpointer = _Checkpointer(self.database, interval)
 
     def begin(self, lock_type=None):
         self._take_writer_lock()
@@ -104,6 +128,45 @@ class OneWriterSqliteDatabase(peewee.SqliteDatabase):
 
 
 _WRITES = ("INSERT", "UPDATE", "DELETE")
+# With background checkpoints, SQLite still checkpoints by itself past this many WAL pages (40 MB), so the
+# WAL stays bounded should the thread fall behind.
+SAFETY_NET_CHECKPOINT_PAGES = 10_000
+
+
+class _Checkpointer:
+    """A daemon thread per process running `PRAGMA wal_checkpoint(PASSIVE)` on its own connection."""
+
+    def __init__(self, path, interval):
+        self._path = path
+        self._interval = interval
+        self._pid = None
+        self._lock = threading.Lock()
+
+    def ensure_running(self):
+        if self._pid == os.getpid():
+            return
+        with self._lock:
+            if self._pid == os.getpid():
+                return
+            self._pid = os.getpid()
+            threading.Thread(target=self._run, name="sqlite-checkpoint", daemon=True).start()
+
+    def _run(self):
+        connection, failing = None, False
+        while True:
+            time.sleep(self._interval)
+            try:
+                if connection is None:
+                    connection = sqlite3.connect(self._path, isolation_level=None, timeout=10)
+                connection.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
+                failing = False
+            except sqlite3.Error as exc:
+                if not failing:  # one line per outage; SQLite's safety-net checkpoint still bounds the WAL
+                    _log.warning("background WAL checkpoint failed (retrying): %s", exc)
+                failing = True
+                if connection is not None:
+                    connection.close()
+                    connection = None
 
 
 def connect(database_url):
