@@ -207,10 +207,21 @@ def migration_files(kind):
     return found
 
 
+# A dollar-quoted body ($$ ... $$ or $tag$ ... $tag$), one ';' or a run of anything else.
+_SQL_PIECES = re.compile(r"\$(\w*)\$.*?\$\1\$|;|[^;$]+|\$", re.S)
+
+
 def _statements(sql):
-    """Split a migration file into statements (our SQL files keep ';' out of literals)."""
+    """Split a migration file into statements. Our SQL files keep ';' out of literals, except in the
+    dollar-quoted body of a PostgreSQL function, which stays whole."""
     without_comments = re.sub(r"--[^\n]*", "", sql)
-    return [s.strip() for s in without_comments.split(";") if s.strip()]
+    statements = [""]
+    for piece in _SQL_PIECES.finditer(without_comments):
+        if piece.group() == ";":
+            statements.append("")
+        else:
+            statements[-1] += piece.group()
+    return [s.strip() for s in statements if s.strip()]
 
 
 def migrate(database, now):
