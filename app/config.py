@@ -43,6 +43,9 @@ class Config:
     access_token_alg: str = "RS256"
     # Audit rows wait at most this long to be written together (0: each row at once). The log line never waits.
     audit_flush_interval: float = 1.0
+    # PostgreSQL only: keep decoded clients per process, emptied by the database's change notifications
+    # (app/client_cache.py). Off: every client lookup reads the database, as on SQLite.
+    client_cache: bool = True
 
     @property
     def issuer(self):
@@ -167,6 +170,7 @@ def load_config(environ=None):
         "access_token_alg": _parse_choice("OAUTH_ACCESS_TOKEN_ALG", env.get("OAUTH_ACCESS_TOKEN_ALG") or "RS256",
                                           ("RS256", "ES256")),
         "audit_flush_interval": _parse_flush_interval(env.get("OAUTH_AUDIT_FLUSH_INTERVAL") or "1"),
+        "client_cache": _parse_bool("OAUTH_CLIENT_CACHE", env.get("OAUTH_CLIENT_CACHE") or "1"),
     }
     if env.get("OAUTH_KEY_ACTIVATION_DELAY"):
         settings["key_activation_delay"] = _parse_ttl("OAUTH_KEY_ACTIVATION_DELAY", env["OAUTH_KEY_ACTIVATION_DELAY"],

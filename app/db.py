@@ -126,6 +126,20 @@ def connect(database_url):
     )
 
 
+def separate_connector(database):
+    """A function that opens a new autocommit psycopg connection of its own to the same PostgreSQL database,
+    outside peewee's per-thread connections (the client cache's listener: LISTEN needs a session that stays
+    open). It keeps the parameters, not the database object. Its application_name names the process."""
+    dbname, parameters = database.database, dict(database.connect_params)
+
+    def connect():
+        import psycopg
+
+        return psycopg.connect(dbname=dbname, autocommit=True, **parameters,
+                               application_name=f"platform-oauth client cache, pid {os.getpid()}")
+    return connect
+
+
 def ping(database):
     """One round trip to the database; raises when it does not answer."""
     database.execute_sql("SELECT 1").fetchone()
