@@ -223,6 +223,9 @@ class _Listener:
         """Connect, LISTEN and process notifications until stopped; raises when the connection fails."""
         connection = self._connect()
         try:
+            if connection.info.server_version >= 140000:
+                # A listener is idle by design: a server-wide idle_session_timeout would end it again and again.
+                connection.execute("SET idle_session_timeout = 0")
             connection.execute(f"LISTEN {CHANNEL}")
             if not connection.execute(_TRIGGER_ENABLED).fetchone()[0]:
                 raise _Unannounced("application has no enabled change trigger (migration 0012)")

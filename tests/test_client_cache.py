@@ -270,6 +270,25 @@ def test_without_its_trigger_the_cache_stays_off(admin_database, caplog):
 
 
 @postgres_only
+def test_the_listener_is_exempt_from_an_idle_session_timeout(admin_database):
+    connect = separate_connector(admin_database)
+
+    def connect_as_under_a_server_wide_timeout():
+        connection = connect()
+        connection.execute("SET idle_session_timeout = 200")  # milliseconds
+        return connection
+    cache = ClientCache(connect_as_under_a_server_wide_timeout)
+    try:
+        cached(cache, "nobody")
+        wait_until(lambda: cache.listening)
+        listener = cache.listener_backend_pid
+        time.sleep(0.6)
+        assert cache.listening and cache.listener_backend_pid == listener
+    finally:
+        cache.close()
+
+
+@postgres_only
 def test_closing_the_app_ends_the_listener_and_its_connection(app, cache, admin_database):
     listener = cache.listener_backend_pid
     app.close()
