@@ -7,6 +7,7 @@ cache to let the client go, at most WAIT seconds, and then make one request.
 """
 
 import base64
+import gc
 import json
 import logging
 import os
@@ -14,10 +15,12 @@ import socket
 import time
 import urllib.error
 import urllib.request
+from dataclasses import replace
 
 import pytest
 
 from app import opaque
+from app.application import create_app
 from app.client_cache import ENTRY_TTL, MAX_ENTRIES, ClientCache, _Entries
 from app.config import load_config
 from app.db import separate_connector
@@ -85,7 +88,7 @@ def operator(admin_database, sql, *params):
     admin_database.execute_sql(sql, params)
 
 
-def test_sqlite_and_a_switched_off_cache_read_every_time(app, database_url):
+def test_sqlite_and_a_switched_off_cache_read_every_time(app):
     if TEST_DATABASE_URL:
         assert app.client_cache is not None
     else:
@@ -96,9 +99,6 @@ def test_sqlite_and_a_switched_off_cache_read_every_time(app, database_url):
 
 @postgres_only
 def test_switched_off_there_is_no_cache(config, clock, clean_database):
-    from dataclasses import replace
-
-    from app.application import create_app
     application = create_app(replace(config, client_cache=False), clock=clock)
     assert application.client_cache is None and application.services.database.client_cache is None
     application.close()
@@ -301,10 +301,6 @@ def test_closing_the_app_ends_the_listener_and_its_connection(app, cache, admin_
 @postgres_only
 def test_an_app_nobody_holds_any_more_stops_its_listener(config, clock, clean_database, admin_database):
     """Tests build many apps without closing each: a dropped app's listener must not keep its connection."""
-    import gc
-
-    from app.application import create_app
-
     def listening_app():
         application = create_app(config, clock=clock)
         find_client(application.services.database, "nobody")
