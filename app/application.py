@@ -9,6 +9,7 @@ from app import errorhandling
 from app.audit import Audit
 from app.authorization import CONSENT_PATH, RESUME_PATH, Authorizer
 from app.client_assertions import ClientAssertions
+from app.client_cache import ClientCache
 from app.clock import SystemClock
 from app.consent import ConsentPage, Consents
 from app.device import DEVICE_PAGE, DeviceAuthorizations
@@ -85,6 +86,13 @@ class ServiceApp(falcon.App):
     """falcon.App that also carries its Services, so tests and the CLI reach the same objects."""
 
     services = None
+    client_cache = None
+
+    def close(self):
+        """Close this thread's database connection and stop the client cache's listener (tests build many apps)."""
+        self.services.database.close()
+        if self.client_cache is not None:
+            self.client_cache.close()
 
 
 def prepare_database(database, config, clock):
@@ -105,6 +113,13 @@ def build_services(config, clock=None, database=None):
                     client_assertions=ClientAssertions(database, clock, config.issuer))
 
 
+def client_cache_for(config, database):
+    """The client cache a served app keeps on PostgreSQL (None on SQLite, where a lookup costs ~10 µs, or when off)."""
+    if not config.client_cache or dbmod.dialect(database) != "postgres":
+        return None
+    return ClientCache(dbmod.separate_connector(database))
+
+
 def create_app(config, *, clock=None, database=None, prepare=True):
     """The WSGI application. With prepare=True the schema and first key are made ready first."""
     services = build_services(config, clock, database)
@@ -119,6 +134,8 @@ def create_app(config, *, clock=None, database=None, prepare=True):
             services.database.close()
             raise
     database, sessions = services.database, services.sessions
+    # Only a served app caches clients (find_client looks here); the CLI and migrations read every time.
+    database.client_cache = client_cache = client_cache_for(config, database)
     grants = build_grants(database=database, clock=services.clock, config=config, keyring=services.keyring,
                           tokens=services.tokens, audit=services.audit)
     pages = Pages(sessions)
@@ -166,4 +183,5 @@ def create_app(config, *, clock=None, database=None, prepare=True):
     app.add_route("/static/{name}", StaticResource())
     app.add_route("/healthz", HealthResource(database))
     app.services = services
+    app.client_cache = client_cache
     return app

@@ -46,6 +46,9 @@ class Config:
     # SQLite: seconds between background WAL checkpoints in each server process (0: SQLite checkpoints inside
     # the committing request, its default). Off unless configured; load_config's default turns it on.
     sqlite_checkpoint_interval: float = 0.0
+    # PostgreSQL only: keep decoded clients per process, emptied by the database's change notifications
+    # (app/client_cache.py). Off: every client lookup reads the database, as on SQLite.
+    client_cache: bool = True
 
     @property
     def issuer(self):
@@ -181,6 +184,7 @@ def load_config(environ=None):
                                           ("RS256", "ES256")),
         "audit_flush_interval": _parse_flush_interval(env.get("OAUTH_AUDIT_FLUSH_INTERVAL") or "1"),
         "sqlite_checkpoint_interval": _parse_checkpoint_interval(env.get("OAUTH_SQLITE_CHECKPOINT_INTERVAL") or "0.5"),
+        "client_cache": _parse_bool("OAUTH_CLIENT_CACHE", env.get("OAUTH_CLIENT_CACHE") or "1"),
     }
     if env.get("OAUTH_KEY_ACTIVATION_DELAY"):
         settings["key_activation_delay"] = _parse_ttl("OAUTH_KEY_ACTIVATION_DELAY", env["OAUTH_KEY_ACTIVATION_DELAY"],

@@ -189,6 +189,20 @@ def connect(database_url):
     )
 
 
+def separate_connector(database):
+    """A function that opens a new autocommit psycopg connection of its own to the same PostgreSQL database,
+    outside peewee's per-thread connections (the client cache's listener: LISTEN needs a session that stays
+    open). It keeps the parameters, not the database object. Its application_name names the process."""
+    dbname, parameters = database.database, dict(database.connect_params)
+
+    def connect():
+        import psycopg
+
+        return psycopg.connect(dbname=dbname, autocommit=True, **parameters,
+                               application_name=f"platform-oauth client cache, pid {os.getpid()}")
+    return connect
+
+
 def ping(database):
     """One round trip to the database; raises when it does not answer."""
     database.execute_sql("SELECT 1").fetchone()
@@ -270,10 +284,21 @@ def migration_files(kind):
     return found
 
 
+# A dollar-quoted body ($$ ... $$ or $tag$ ... $tag$), one ';' or a run of anything else.
+_SQL_PIECES = re.compile(r"\$(\w*)\$.*?\$\1\$|;|[^;$]+|\$", re.S)
+
+
 def _statements(sql):
-    """Split a migration file into statements (our SQL files keep ';' out of literals)."""
+    """Split a migration file into statements. Our SQL files keep ';' out of literals, except in the
+    dollar-quoted body of a PostgreSQL function, which stays whole."""
     without_comments = re.sub(r"--[^\n]*", "", sql)
-    return [s.strip() for s in without_comments.split(";") if s.strip()]
+    statements = [""]
+    for piece in _SQL_PIECES.finditer(without_comments):
+        if piece.group() == ";":
+            statements.append("")
+        else:
+            statements[-1] += piece.group()
+    return [s.strip() for s in statements if s.strip()]
 
 
 def migrate(database, now):

@@ -94,7 +94,7 @@ def config(database_url):
 def app(config, clock, clean_database):
     application = create_app(config, clock=clock)
     yield application
-    application.services.database.close()
+    application.close()
 
 
 @pytest.fixture

@@ -4,6 +4,7 @@ import base64
 import hashlib
 import json
 import secrets
+import time
 from dataclasses import dataclass
 from urllib.parse import parse_qs, urlsplit
 
@@ -196,6 +197,22 @@ def set_status(services, table, row_id, status):
     """Suspend (or reactivate) a row of table "tenant" or "user" directly in the database."""
     services.database.execute_sql(f'UPDATE "{table}" SET status = {services.database.param} WHERE id = '
                                   f'{services.database.param}', (status, row_id))
+
+
+def set_application(services, client, column, value):
+    """Change a client's row as an operator would, then wait until the app's client cache (PostgreSQL) has heard
+    of it: the change's notification arrives a moment after its commit (app/client_cache.py), not with it."""
+    cache = getattr(services.database, "client_cache", None)
+    # A cache that is not listening holds nothing, and what it keeps once it listens is read after this change.
+    was_listening = cache is not None and cache.listening
+    seen = cache.notifications if cache is not None else 0
+    p = services.database.param
+    services.database.execute_sql(f"UPDATE application SET {column} = {p} WHERE client_id = {p}",
+                                  (value, client["client_id"]))
+    deadline = time.monotonic() + 2
+    while was_listening and cache.listening and cache.notifications == seen:
+        assert time.monotonic() < deadline, "the client cache never heard of the change"
+        time.sleep(0.0005)
 
 
 # --- Device authorization grant (RFC 8628) -------------------------------------------------------

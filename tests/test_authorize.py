@@ -5,8 +5,8 @@ from urllib.parse import parse_qs, urlencode, urlsplit
 import pytest
 
 from tests.helpers import (AUTHORIZE_PATH, CONTENT_SECURITY_POLICY, EMAIL, ISSUER, REDIRECT_URI, authorize_params,
-                           exchange_code, get_code, is_login_redirect, pkce_pair, redirect_query, set_status,
-                           sign_in, verify_with_jwks, web_client)
+                           exchange_code, get_code, is_login_redirect, pkce_pair, redirect_query, set_application,
+                           set_status, sign_in, verify_with_jwks, web_client)
 
 REQUIRED = ("response_type", "client_id", "redirect_uri", "scope")
 
@@ -68,8 +68,7 @@ def _unknown_client(services, make_client, make_tenant):
 
 def _disabled_client(services, make_client, make_tenant):
     client = web_client(make_client)
-    services.database.execute_sql(f"UPDATE application SET status = 'disabled' WHERE client_id = "
-                                  f"{services.database.param}", (client["client_id"],))
+    set_application(services, client, "status", "disabled")
     return client["client_id"]
 
 

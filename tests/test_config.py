@@ -50,6 +50,7 @@ def test_the_key_activation_delay_can_be_set(value, seconds):
     ("OAUTH_ISSUER_BASE", "id.example.com", "must be an http:// or https:// URL"),
     ("OAUTH_ISSUER_BASE", "https://id.example.com/?x=1", "query or fragment"),
     ("OAUTH_COOKIE_SECURE", "maybe", "true or false"),
+    ("OAUTH_CLIENT_CACHE", "sometimes", "true or false"),
     ("OAUTH_TRUSTED_PROXIES", "not-an-ip", "not an IP address"),
     ("OAUTH_ACCESS_TOKEN_TTL", "-5", "must be positive"),
     ("OAUTH_KEY_ACTIVATION_DELAY", "-1", "must be 0 or more"),

@@ -8,7 +8,7 @@ import pytest
 from app import opaque
 from tests.conftest import DISCOVERY_PATH, ISSUER_BASE
 from tests.helpers import (DEVICE_AUTHORIZE_PATH, DEVICE_GRANT, DEVICE_VERIFY_PATH, USER_CODE_PATTERN, basic,
-                           device_client, start_device)
+                           device_client, set_application, start_device)
 
 
 @pytest.fixture
@@ -160,8 +160,7 @@ def test_a_public_client_presenting_a_secret_is_refused(http, tv):
 
 
 def test_a_disabled_client_is_refused(http, tv, services):
-    services.database.execute_sql(f"UPDATE application SET status = 'disabled' WHERE client_id = "
-                                  f"{services.database.param}", (tv["client_id"],))
+    set_application(services, tv, "status", "disabled")
     assert start_device(http, tv, status=401).json["error"] == "invalid_client"
 
 

@@ -27,6 +27,18 @@ prepare_database(services.database, services.config, services.clock)
 """
 
 
+def test_a_dollar_quoted_function_body_stays_one_statement():
+    from app.db import _statements
+
+    sql = ("CREATE FUNCTION f() RETURNS trigger LANGUAGE plpgsql AS $$\nBEGIN\n    PERFORM 1; -- and; a comment\n"
+           "    RETURN NULL;\nEND\n$$;\nCREATE TRIGGER t AFTER DELETE ON x FOR EACH ROW EXECUTE FUNCTION f();\n"
+           "SELECT $body$a;b$body$, 2;")
+    assert _statements(sql) == [
+        "CREATE FUNCTION f() RETURNS trigger LANGUAGE plpgsql AS $$\nBEGIN\n    PERFORM 1; \n    RETURN NULL;\nEND\n$$",
+        "CREATE TRIGGER t AFTER DELETE ON x FOR EACH ROW EXECUTE FUNCTION f()",
+        "SELECT $body$a;b$body$, 2"]
+
+
 def test_migrations_are_recorded_and_not_applied_twice(admin_database):
     kind = dialect(admin_database)
     recorded = [row[0] for row in admin_database.execute_sql(

@@ -11,7 +11,8 @@ from tests.dpop_proofs import ProofKey, dpop_token_request
 from tests.test_dpop_grants import code_form, refused
 from tests.conftest import DISCOVERY_PATH
 from tests.helpers import (AUTHORIZE_PATH, CONTENT_SECURITY_POLICY, ISSUER, REDIRECT_URI, USER_SCOPES, basic,
-                           exchange_code, is_login_redirect, pkce_pair, redirect_query, sign_in, web_client)
+                           exchange_code, is_login_redirect, pkce_pair, redirect_query, set_application, sign_in,
+                           web_client)
 
 PAR_PATH = "/api/v1/platform/oauth/par"
 PAR_URL = ISSUER + "/par"
@@ -266,9 +267,7 @@ def test_an_unknown_request_uri_is_an_error_page(http, client, request_uri):
 
 def test_a_client_disabled_after_pushing_gets_an_error_page(http, client, services):
     request_uri = push(http, client).json["request_uri"]
-    p = services.database.param
-    services.database.execute_sql(f"UPDATE application SET status = 'disabled' WHERE client_id = {p}",
-                                  (client["client_id"],))
+    set_application(services, client, "status", "disabled")
     assert_error_page(authorize_with(http, client["client_id"], request_uri, status=400))
 
 

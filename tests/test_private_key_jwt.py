@@ -17,7 +17,7 @@ from app.admin import AdminError
 from app.demo import create_demo
 from tests.client_keys import ASSERTION_TYPE, TOKEN_URL, ClientKey, assertion_claims, assertion_form, jwks, new_key
 from tests.conftest import DISCOVERY_PATH, TOKEN_PATH
-from tests.helpers import DEVICE_AUTHORIZE_PATH, DEVICE_GRANT, ISSUER, basic, verify_with_jwks
+from tests.helpers import DEVICE_AUTHORIZE_PATH, DEVICE_GRANT, ISSUER, basic, set_application, verify_with_jwks
 
 DEVICE_URL = ISSUER + "/device/authorize"
 
@@ -110,9 +110,7 @@ def test_a_refused_forgery_does_not_use_up_its_jti(http, key_client, es_key, str
 
 def test_new_keys_are_used_when_the_registration_changes(http, key_client, es_key, stranger_key, clock, services):
     post_token(http, signed(es_key, key_client, clock))  # the parsed keys are now cached
-    p = services.database.param
-    services.database.execute_sql(f"UPDATE application SET jwks = {p} WHERE client_id = {p}",
-                                  (json.dumps(jwks(stranger_key)), key_client["client_id"]))
+    set_application(services, key_client, "jwks", json.dumps(jwks(stranger_key)))
     refused(post_token(http, signed(es_key, key_client, clock), status=401))
     post_token(http, signed(stranger_key, key_client, clock))
 
@@ -288,9 +286,7 @@ def test_an_unknown_client_is_refused(http, es_key, clock):
 
 
 def test_a_disabled_key_client_is_refused(http, key_client, es_key, clock, services):
-    p = services.database.param
-    services.database.execute_sql(f"UPDATE application SET status = 'disabled' WHERE client_id = {p}",
-                                  (key_client["client_id"],))
+    set_application(services, key_client, "status", "disabled")
     refused(post_token(http, signed(es_key, key_client, clock), status=401))
 
 

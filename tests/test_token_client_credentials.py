@@ -7,7 +7,7 @@ import pytest
 
 from app import opaque
 from tests.conftest import TOKEN_PATH
-from tests.helpers import basic, client_credentials, verify_with_jwks
+from tests.helpers import basic, client_credentials, set_application, verify_with_jwks
 
 
 def test_basic_auth_issues_an_rfc9068_access_token_that_verifies_against_the_jwks(http, service_client, clock):
@@ -42,9 +42,7 @@ def test_each_token_has_its_own_jti(http, service_client):
 def test_basic_credentials_are_form_url_decoded(http, service_client, services):
     """RFC 6749 §2.3.1: client_id and secret are form-urlencoded before base64."""
     awkward_secret = "a b:c%d+é"
-    services.database.execute_sql(
-        f"UPDATE application SET client_secret_hash = {services.database.param} WHERE client_id = "
-        f"{services.database.param}", (opaque.digest(awkward_secret), service_client["client_id"]))
+    set_application(services, service_client, "client_secret_hash", opaque.digest(awkward_secret))
     header = "Basic " + base64.b64encode(
         f"{quote_plus(service_client['client_id'])}:{quote_plus(awkward_secret)}".encode()).decode()
     response = http.post(TOKEN_PATH, {"grant_type": "client_credentials"}, headers={"Authorization": header})
@@ -86,8 +84,7 @@ def test_a_confidential_client_without_its_secret_is_refused(http, service_clien
 
 
 def test_a_disabled_client_cannot_authenticate(http, service_client, services):
-    services.database.execute_sql(f"UPDATE application SET status = 'disabled' WHERE client_id = "
-                                  f"{services.database.param}", (service_client["client_id"],))
+    set_application(services, service_client, "status", "disabled")
     assert client_credentials(http, service_client, status=401).json["error"] == "invalid_client"
 
 

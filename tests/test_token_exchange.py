@@ -10,7 +10,7 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 
 from app.store.clients import find_client
 from tests.conftest import DISCOVERY_PATH, TOKEN_PATH
-from tests.helpers import basic, client_credentials, verify_with_jwks
+from tests.helpers import basic, client_credentials, set_application, verify_with_jwks
 
 TOKEN_EXCHANGE = "urn:ietf:params:oauth:grant-type:token-exchange"
 ACCESS_TOKEN_TYPE = "urn:ietf:params:oauth:token-type:access_token"
@@ -26,12 +26,6 @@ def exchange(http, client, subject_token, status=200, **params):
 
 def unverified(token):
     return jwt.decode(token, options={"verify_signature": False})
-
-
-def set_application(services, client, column, value):
-    p = services.database.param
-    services.database.execute_sql(f"UPDATE application SET {column} = {p} WHERE client_id = {p}",
-                                  (value, client["client_id"]))
 
 
 @pytest.fixture

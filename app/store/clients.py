@@ -52,7 +52,19 @@ class Client:
 
 
 def find_client(database, client_id):
-    """The client with this client_id, or None. Plain SQL: it runs on every token request."""
+    """The client with this client_id, or None. Plain SQL: it runs on every token request.
+
+    On PostgreSQL a served app may keep clients in its ClientCache (app/client_cache.py, set on the database by
+    create_app), which the database's change notifications empty. Inside a transaction the row is always read:
+    the transaction may have changed it, and what it reads may yet roll back.
+    """
+    cache = getattr(database, "client_cache", None)
+    if cache is None or database.in_transaction():
+        return _read_client(database, client_id)
+    return cache.find(client_id, lambda: _read_client(database, client_id))
+
+
+def _read_client(database, client_id):
     row = database.execute_sql(
         f"SELECT {_CLIENT_COLUMNS} FROM application WHERE client_id = {database.param}", (client_id,)).fetchone()
     return None if row is None else _client_from_row(tuple(row))
@@ -60,8 +72,8 @@ def find_client(database, client_id):
 
 @functools.lru_cache(maxsize=4096)
 def _client_from_row(row):
-    """The Client for a row's exact values. The row is read on every request, so a change is seen at once;
-    only the decoding of its JSON columns is shared between requests that read the same values."""
+    """The Client for a row's exact values: requests that read the same values share the decoding of its JSON
+    columns. Clients are immutable; their jwks dict is shared, so it is read-only."""
     (id_, cid, secret_hash, name, audience, tenant_id, redirects, logout_redirects, grants, scopes,
      method, access_ttl, refresh_ttl, status, jwks, require_consent, require_par, require_dpop, grace) = row
     return Client(id_, cid, secret_hash, name, audience, tenant_id, tuple(json.loads(redirects)),
