@@ -148,23 +148,14 @@ def _parse_ttl(name, value, *, zero_allowed=False):
     return seconds
 
 
-def _parse_flush_interval(value):
+def _parse_seconds(name, value, most):
+    """A number of seconds from 0 to `most`, fractions allowed."""
     try:
         seconds = float(value)
     except ValueError:
-        raise ConfigError(f"OAUTH_AUDIT_FLUSH_INTERVAL must be a number of seconds, got {value!r}") from None
-    if not 0 <= seconds <= 1:
-        raise ConfigError(f"OAUTH_AUDIT_FLUSH_INTERVAL must be between 0 and 1 second, got {value!r}")
-    return seconds
-
-
-def _parse_checkpoint_interval(value):
-    try:
-        seconds = float(value)
-    except ValueError:
-        raise ConfigError(f"OAUTH_SQLITE_CHECKPOINT_INTERVAL must be a number of seconds, got {value!r}") from None
-    if not 0 <= seconds <= 60:
-        raise ConfigError(f"OAUTH_SQLITE_CHECKPOINT_INTERVAL must be between 0 and 60 seconds, got {value!r}")
+        raise ConfigError(f"{name} must be a number of seconds, got {value!r}") from None
+    if not 0 <= seconds <= most:
+        raise ConfigError(f"{name} must be between 0 and {most} second{'s' if most != 1 else ''}, got {value!r}")
     return seconds
 
 
@@ -182,8 +173,10 @@ def load_config(environ=None):
         "trusted_proxies": _parse_proxies(env.get("OAUTH_TRUSTED_PROXIES", "127.0.0.1")),
         "access_token_alg": _parse_choice("OAUTH_ACCESS_TOKEN_ALG", env.get("OAUTH_ACCESS_TOKEN_ALG") or "RS256",
                                           ("RS256", "ES256")),
-        "audit_flush_interval": _parse_flush_interval(env.get("OAUTH_AUDIT_FLUSH_INTERVAL") or "1"),
-        "sqlite_checkpoint_interval": _parse_checkpoint_interval(env.get("OAUTH_SQLITE_CHECKPOINT_INTERVAL") or "0.5"),
+        "audit_flush_interval": _parse_seconds("OAUTH_AUDIT_FLUSH_INTERVAL",
+                                               env.get("OAUTH_AUDIT_FLUSH_INTERVAL") or "1", 1),
+        "sqlite_checkpoint_interval": _parse_seconds("OAUTH_SQLITE_CHECKPOINT_INTERVAL",
+                                                     env.get("OAUTH_SQLITE_CHECKPOINT_INTERVAL") or "0.5", 60),
         "client_cache": _parse_bool("OAUTH_CLIENT_CACHE", env.get("OAUTH_CLIENT_CACHE") or "1"),
     }
     if env.get("OAUTH_KEY_ACTIVATION_DELAY"):
