@@ -66,3 +66,15 @@ def dpop_token_request(http, client, form, proof, status=200):
     else:
         form.setdefault("client_id", client["client_id"])
     return http.post(TOKEN_PATH, form, headers=headers, status=status)
+
+
+def code_form(authorization):
+    """The token request redeeming an authorization (tests.helpers.get_code's result)."""
+    return {"grant_type": "authorization_code", "code": authorization.code, "redirect_uri": authorization.redirect_uri,
+            "code_verifier": authorization.verifier}
+
+
+def refused(response, fragment):
+    assert response.status_int == 400
+    assert response.json["error"] == "invalid_dpop_proof", response.json
+    assert fragment in response.json["error_description"]

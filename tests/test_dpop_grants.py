@@ -2,7 +2,7 @@
 
 import pytest
 
-from tests.dpop_proofs import ProofKey, dpop_token_request
+from tests.dpop_proofs import ProofKey, code_form, dpop_token_request, refused
 from tests.helpers import (AUTHORIZE_PATH, DEVICE_GRANT, authorize_params, b64json, decide_device, exchange_code,
                            get_code, pkce_pair, redirect_query, refresh, start_device, web_client)
 
@@ -22,19 +22,8 @@ def claims_of(token):
     return b64json(token.split(".")[1])
 
 
-def code_form(authorization):
-    return {"grant_type": "authorization_code", "code": authorization.code, "redirect_uri": authorization.redirect_uri,
-            "code_verifier": authorization.verifier}
-
-
 def refresh_form(refresh_token):
     return {"grant_type": "refresh_token", "refresh_token": refresh_token}
-
-
-def refused(response, fragment):
-    assert response.status_int == 400
-    assert response.json["error"] == "invalid_dpop_proof", response.json
-    assert fragment in response.json["error_description"]
 
 
 def dpop_sign_in(http, client, key, clock, **params):

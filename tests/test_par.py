@@ -7,8 +7,7 @@ import pytest
 
 from app.housekeeping import prune
 from tests.client_keys import assertion_claims, assertion_form, jwks, new_key
-from tests.dpop_proofs import ProofKey, dpop_token_request
-from tests.test_dpop_grants import code_form, refused
+from tests.dpop_proofs import ProofKey, code_form, dpop_token_request, refused
 from tests.conftest import DISCOVERY_PATH
 from tests.helpers import (AUTHORIZE_PATH, CONTENT_SECURITY_POLICY, ISSUER, REDIRECT_URI, USER_SCOPES, basic,
                            exchange_code, is_login_redirect, pkce_pair, redirect_query, set_application, sign_in,
