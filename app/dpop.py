@@ -81,6 +81,59 @@ def _is_number(value):
     return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
 
 
+class _Refused(Exception):
+    """Why a proof's header is unacceptable; the caller raises its own error class with this text."""
+
+
+@functools.lru_cache(maxsize=dpop_jws.KEY_CACHE_SIZE)
+def _proof_key(header_segment):
+    """(alg, key object, jkt) of an acceptable header (§4.3 items 4, 5, 7), or _Refused.
+
+    A client puts the same header (typ, alg, its jwk) on every proof, so each distinct header is
+    decoded and checked once per process; one that is refused is not kept.
+    """
+    try:
+        header = dpop_jws.header_of(header_segment)
+    except dpop_jws.MalformedJWS:
+        raise _Refused("The DPoP proof's header is not valid base64url JSON") from None
+    alg = _check_header(header)
+    jwk, key = _public_key(header.get("jwk"), alg)
+    return alg, key, jwk_thumbprint(jwk)
+
+
+def _check_header(header):
+    """§4.3 items 4-5: typ dpop+jwt and an asymmetric algorithm we support (never none or HS256)."""
+    if not jws.typ_matches(header, PROOF_TYPE):
+        raise _Refused(f"The DPoP proof's typ must be {PROOF_TYPE}")
+    if header.get("alg") not in SIGNING_ALGORITHMS:
+        raise _Refused(f"The DPoP proof's alg must be one of {', '.join(SIGNING_ALGORITHMS)}")
+    return header["alg"]
+
+
+def _public_key(jwk, alg):
+    """§4.3 item 7: a public key of the type alg needs, nothing private; (its required members, key object)."""
+    if not isinstance(jwk, dict):
+        raise _Refused("The DPoP proof's header must carry the public key as a jwk object")
+    if any(name in jwk for name in _PRIVATE_MEMBERS):
+        raise _Refused("The DPoP proof's jwk contains private key material; send the public key only")
+    kty, crv = _KEY_TYPES[alg]
+    if jwk.get("kty") != kty or (crv is not None and jwk.get("crv") != crv):
+        raise _Refused(f"The DPoP proof's jwk must be a {kty}{' ' + crv if crv else ''} key for {alg}")
+    members = _THUMBPRINT_MEMBERS[kty]
+    if not all(isinstance(jwk.get(name), str) and jwk[name] for name in members):
+        raise _Refused(f"The DPoP proof's jwk must have {', '.join(members)} as strings")
+    public = {name: jwk[name] for name in members}
+    try:
+        key = dpop_jws.public_key(kty, tuple(sorted(public.items())))
+    except (ValueError, TypeError):
+        raise _Refused(f"The DPoP proof's jwk is not a valid {kty} public key") from None
+    if kty == "RSA" and not MIN_RSA_BITS <= key.key_size <= MAX_RSA_BITS:
+        raise _Refused(f"The DPoP proof's RSA key must have {MIN_RSA_BITS} to {MAX_RSA_BITS} bits")
+    if kty == "RSA" and key.public_numbers().e.bit_length() > 32:
+        raise _Refused("The DPoP proof's RSA public exponent is too large")
+    return public, key
+
+
 class DPoPVerifier:
     """Checks a request's DPoP header and returns the thumbprint of the key that signed it (RFC 9449 §4.3)."""
 
@@ -92,11 +145,9 @@ class DPoPVerifier:
         """The proof's jkt; anything wrong raises fail(description). url is the public URL the client used."""
         header_segment, payload_segment, signature_segment = self._single_jws(value, fail)
         try:
-            header = dpop_jws.header_of(header_segment)
-        except dpop_jws.MalformedJWS:
-            raise fail("The DPoP proof's header is not valid base64url JSON") from None
-        alg = self._check_header(header, fail)
-        jwk, key = self._public_key(header.get("jwk"), alg, fail)
+            alg, key, jkt = _proof_key(header_segment)
+        except _Refused as refusal:
+            raise fail(str(refusal)) from None
         signing_input = f"{header_segment}.{payload_segment}".encode("ascii")
         try:
             verified = dpop_jws.signature_verifies(alg, key, signing_input, dpop_jws.b64url_decode(signature_segment))
@@ -113,7 +164,7 @@ class DPoPVerifier:
         expires_at = math.ceil(claims["iat"]) + PROOF_WINDOW + 1
         if not used_jti.use_once(self._database, USED_JTI_KIND, claims["jti"], expires_at):
             raise fail("The DPoP proof has been used before; make a new proof (a new jti) for every request")
-        return jwk_thumbprint(jwk)
+        return jkt
 
     @staticmethod
     def _single_jws(value, fail):
@@ -128,39 +179,6 @@ class DPoPVerifier:
         if parts is None:
             raise fail("The DPoP header is not a JWT (a compact JWS: three base64url parts)")
         return parts
-
-    @staticmethod
-    def _check_header(header, fail):
-        """§4.3 items 4-5: typ dpop+jwt and an asymmetric algorithm we support (never none or HS256)."""
-        if not jws.typ_matches(header, PROOF_TYPE):
-            raise fail(f"The DPoP proof's typ must be {PROOF_TYPE}")
-        if header.get("alg") not in SIGNING_ALGORITHMS:
-            raise fail(f"The DPoP proof's alg must be one of {', '.join(SIGNING_ALGORITHMS)}")
-        return header["alg"]
-
-    @staticmethod
-    def _public_key(jwk, alg, fail):
-        """§4.3 item 7: a public key of the type alg needs, nothing private; (its required members, key object)."""
-        if not isinstance(jwk, dict):
-            raise fail("The DPoP proof's header must carry the public key as a jwk object")
-        if any(name in jwk for name in _PRIVATE_MEMBERS):
-            raise fail("The DPoP proof's jwk contains private key material; send the public key only")
-        kty, crv = _KEY_TYPES[alg]
-        if jwk.get("kty") != kty or (crv is not None and jwk.get("crv") != crv):
-            raise fail(f"The DPoP proof's jwk must be a {kty}{' ' + crv if crv else ''} key for {alg}")
-        members = _THUMBPRINT_MEMBERS[kty]
-        if not all(isinstance(jwk.get(name), str) and jwk[name] for name in members):
-            raise fail(f"The DPoP proof's jwk must have {', '.join(members)} as strings")
-        public = {name: jwk[name] for name in members}
-        try:
-            key = dpop_jws.public_key(kty, tuple(sorted(public.items())))
-        except (ValueError, TypeError):
-            raise fail(f"The DPoP proof's jwk is not a valid {kty} public key") from None
-        if kty == "RSA" and not MIN_RSA_BITS <= key.key_size <= MAX_RSA_BITS:
-            raise fail(f"The DPoP proof's RSA key must have {MIN_RSA_BITS} to {MAX_RSA_BITS} bits")
-        if kty == "RSA" and key.public_numbers().e.bit_length() > 32:
-            raise fail("The DPoP proof's RSA public exponent is too large")
-        return public, key
 
     def _check_claims(self, claims, method, url, access_token, fail):
         """§4.3 items 3, 8, 9, 11, 12: jti, htm, htu, a fresh iat, and ath with an access token."""

@@ -5,7 +5,6 @@ which cost more than the signature itself on the token endpoint's hot path. A cl
 with the same key, so parsed keys are kept (a bounded cache: the header is the client's to choose).
 """
 
-import base64
 import binascii
 import functools
 import json
@@ -23,6 +22,7 @@ _SHA256 = hashes.SHA256()
 _PKCS1V15 = padding.PKCS1v15()
 _ECDSA_SHA256 = ec.ECDSA(_SHA256)
 KEY_CACHE_SIZE = 1024
+_TO_STANDARD_ALPHABET = str.maketrans("-_", "+/")
 
 
 class MalformedJWS(ValueError):
@@ -30,15 +30,17 @@ class MalformedJWS(ValueError):
 
 
 def b64url_decode(segment):
+    # split() let only the base64url alphabet through; binascii directly skips base64's own layers.
     try:
-        return base64.urlsafe_b64decode(segment + "=" * (-len(segment) % 4))
+        return binascii.a2b_base64(segment.translate(_TO_STANDARD_ALPHABET) + "=" * (-len(segment) % 4))
     except (binascii.Error, ValueError):
         raise MalformedJWS("not base64url") from None
 
 
 def _json_object(segment):
     try:
-        value = json.loads(b64url_decode(segment))
+        # RFC 7515 §5.2 step 4: the header and payload are UTF-8 JSON (json.loads of bytes would guess).
+        value = json.loads(b64url_decode(segment).decode("utf-8"))
     except (UnicodeDecodeError, ValueError):
         raise MalformedJWS("not JSON") from None
     if not isinstance(value, dict):
