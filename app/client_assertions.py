@@ -118,5 +118,5 @@ class ClientAssertions:
         if not isinstance(jti, str) or not jti or len(jti) > MAX_JTI_LENGTH:
             raise InvalidClient("The client assertion needs a jti (a unique string of at most 256 characters)")
         # Scoped by client: one client's ids never collide with, or burn, another's.
-        if not used_jti.use_once(self._database, USED_JTI_KIND, client.client_id + " " + jti, expires):
+        if not used_jti.use_once(self._database, USED_JTI_KIND, client.client_id + " " + jti, expires, now):
             raise InvalidClient("This client assertion was already used (its jti was seen before)")

@@ -13,6 +13,8 @@ from urllib.parse import unquote, urlsplit
 
 import peewee
 
+from app.store.used_jti_file import UsedJtiFile
+
 # Installed (pip install .), the SQL files ship inside the package as app/sql; in a checkout they are the
 # top-level sql/ folder that setup.cfg maps there. The package's own copy wins, so an installed app never
 # reads an unrelated "sql" folder that happens to sit next to it in site-packages.
@@ -49,6 +51,8 @@ class OneWriterSqliteDatabase(peewee.SqliteDatabase):
         super().__init__(*args, **kwargs)
         self._writer_lock = threading.local()
         self._checkpointer = None
+        # Every process that opens this database checks used JWT ids in the same file (app/store/used_jti.py).
+        self.used_jti_file = UsedJtiFile(self.database + "-used-jti")
 
     def _writer_lock_fd(self):
         state = self._writer_lock

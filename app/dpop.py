@@ -162,7 +162,7 @@ class DPoPVerifier:
         self._check_claims(claims, method, url, access_token, fail)
         # Last, so a proof refused for any other reason does not spend its jti; kept while it could be accepted.
         expires_at = math.ceil(claims["iat"]) + PROOF_WINDOW + 1
-        if not used_jti.use_once(self._database, USED_JTI_KIND, claims["jti"], expires_at):
+        if not used_jti.use_once(self._database, USED_JTI_KIND, claims["jti"], expires_at, self._clock.now()):
             raise fail("The DPoP proof has been used before; make a new proof (a new jti) for every request")
         return jkt
 

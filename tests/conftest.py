@@ -74,6 +74,8 @@ def insert_signing_key(database, key):
 def clean_database(admin_database, cached_key):
     for table in TABLES:
         admin_database.execute_sql(f"DELETE FROM {table}")
+    if getattr(admin_database, "used_jti_file", None) is not None:
+        admin_database.used_jti_file.clear()
     insert_signing_key(admin_database, cached_key)
     return admin_database
 
