@@ -22,7 +22,7 @@ _SHA256 = hashes.SHA256()
 _PKCS1V15 = padding.PKCS1v15()
 _ECDSA_SHA256 = ec.ECDSA(_SHA256)
 KEY_CACHE_SIZE = 1024
-_TO_STANDARD_ALPHABET = str.maketrans("-_", "+/")
+_TO_STANDARD_ALPHABET = bytes.maketrans(b"-_", b"+/")
 
 
 class MalformedJWS(ValueError):
@@ -32,7 +32,7 @@ class MalformedJWS(ValueError):
 def b64url_decode(segment):
     # split() let only the base64url alphabet through; binascii directly skips base64's own layers.
     try:
-        return binascii.a2b_base64(segment.translate(_TO_STANDARD_ALPHABET) + "=" * (-len(segment) % 4))
+        return binascii.a2b_base64(segment.encode("ascii").translate(_TO_STANDARD_ALPHABET) + b"=" * (-len(segment) % 4))
     except (binascii.Error, ValueError):
         raise MalformedJWS("not base64url") from None
 

@@ -30,6 +30,8 @@ KEY_SIZE = 16
 BUCKET_SIZE = SLOTS * SLOT_SIZE
 HEADER_SIZE = 4096
 FILE_SIZE = HEADER_SIZE + BUCKETS * BUCKET_SIZE  # 24 MiB: about 500,000 live ids before buckets start to fill
+# A header byte set once any slot was written: clear() has nothing to do for a file never written.
+_WRITTEN = len(MAGIC)
 _INT64 = struct.Struct("<q")
 _EXPIRIES = struct.Struct("<" + "16xq" * (SLOTS - 1))
 
@@ -76,6 +78,8 @@ class UsedJtiFile:
             if free is not None and in_table_until < now:
                 offset = base + free * SLOT_SIZE
                 mapping[offset:offset + SLOT_SIZE] = key + _INT64.pack(int(expires_at))
+                if not mapping[_WRITTEN]:
+                    mapping[_WRITTEN] = 1
                 return True
             if expires_at > in_table_until:
                 _INT64.pack_into(mapping, base, int(expires_at))
@@ -84,13 +88,14 @@ class UsedJtiFile:
             fcntl.flock(state.fd, fcntl.LOCK_UN)
 
     def clear(self):
-        """Forget every id (tests, between cases): the buckets become holes in the file again."""
+        """Forget every id (tests, between cases)."""
         state = self._state()
         if state.map is not None:
             fcntl.flock(state.fd, fcntl.LOCK_EX)
             try:
-                os.ftruncate(state.fd, HEADER_SIZE)
-                os.ftruncate(state.fd, FILE_SIZE)
+                if state.map[_WRITTEN]:
+                    state.map[HEADER_SIZE:] = bytes(FILE_SIZE - HEADER_SIZE)
+                    state.map[_WRITTEN] = 0
             finally:
                 fcntl.flock(state.fd, fcntl.LOCK_UN)
 
@@ -118,15 +123,19 @@ def _open(path):
         fcntl.flock(fd, fcntl.LOCK_EX)
         try:
             size = os.fstat(fd).st_size
-            if size in (0, len(MAGIC)) and os.pread(fd, len(MAGIC), 0) in (b"", MAGIC):
-                # New (or its making was cut short). Sparse: a page takes disk space once an id lands in it.
+            if size < FILE_SIZE and os.pread(fd, len(MAGIC), 0) in (b"", MAGIC):
+                # New (or its making was cut short). Written out, not left sparse: a first write into a hole
+                # of the mapping costs a block allocation inside the request that makes it.
+                zeros = bytes(1 << 20)
+                for offset in range(HEADER_SIZE, FILE_SIZE, len(zeros)):
+                    os.pwrite(fd, zeros, offset)
                 os.pwrite(fd, MAGIC, 0)
-                os.ftruncate(fd, FILE_SIZE)
             elif size != FILE_SIZE or os.pread(fd, len(MAGIC), 0) != MAGIC:
                 raise OSError(f"not a used-jti file of this version ({size} bytes)")
         finally:
             fcntl.flock(fd, fcntl.LOCK_UN)
-        return fd, mmap.mmap(fd, FILE_SIZE)
+        # Mapped in full at once: no page fault inside a request later.
+        return fd, mmap.mmap(fd, FILE_SIZE, flags=mmap.MAP_SHARED | getattr(mmap, "MAP_POPULATE", 0))
     except BaseException:
         os.close(fd)
         raise
