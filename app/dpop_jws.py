@@ -32,7 +32,8 @@ class MalformedJWS(ValueError):
 def b64url_decode(segment):
     # split() let only the base64url alphabet through; binascii directly skips base64's own layers.
     try:
-        return binascii.a2b_base64(segment.encode("ascii").translate(_TO_STANDARD_ALPHABET) + b"=" * (-len(segment) % 4))
+        standard = segment.encode("ascii").translate(_TO_STANDARD_ALPHABET)
+        return binascii.a2b_base64(standard + b"=" * (-len(segment) % 4))
     except (binascii.Error, ValueError):
         raise MalformedJWS("not base64url") from None
 
