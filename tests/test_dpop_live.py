@@ -1,6 +1,8 @@
 """DPoP end to end against a real gunicorn: proofs built with PyJWT, as a client that is not ours would."""
 
+import concurrent.futures
 import http.client
+import threading
 import time
 from urllib.parse import parse_qs, urlencode, urlsplit
 
@@ -49,6 +51,33 @@ def test_a_dpop_bound_service_gets_no_bearer_token_and_a_bound_one_with_a_proof(
     # The same proof again, on whichever worker takes it: refused.
     replayed = requests.post(token_url, data=form, auth=auth, headers={"DPoP": proof})
     assert replayed.status_code == 400 and "used before" in replayed.json()["error_description"]
+
+
+@pytest.fixture
+def four_workers(database_url, clean_database, tmp_path):
+    with live_server(database_url, tmp_path, workers=4) as running:
+        yield running
+
+
+def test_each_proof_is_honoured_once_when_many_connections_race_to_four_workers(four_workers):
+    token_url = discover(four_workers)["token_endpoint"]
+    service = four_workers.cli("client", "create", "--name", "Racer", "--audience", "global", "--grant",
+                               "client_credentials", "--scope", "billing.read", "--require-dpop")
+    auth = (service["client_id"], service["client_secret"])
+    key = ProofKey("ES256")
+    proofs = [key.proof(time.time(), token_url) for _ in range(8)]
+    start = threading.Barrier(32)
+
+    def present(proof):
+        with requests.Session() as session:  # a connection of its own, so the workers share the load
+            start.wait(10)
+            return session.post(token_url, data={"grant_type": "client_credentials"}, auth=auth,
+                                headers={"DPoP": proof}).status_code
+
+    with concurrent.futures.ThreadPoolExecutor(32) as pool:
+        statuses = list(pool.map(present, [proof for proof in proofs for _ in range(4)]))
+    per_proof = [sorted(statuses[i * 4:(i + 1) * 4]) for i in range(len(proofs))]
+    assert per_proof == [[200, 400, 400, 400]] * len(proofs)
 
 
 def test_two_dpop_headers_on_the_wire_are_refused(server):
