@@ -34,13 +34,8 @@ _DEFAULT_PORTS = {"http": 80, "https": 443}
 
 def jwk_thumbprint(jwk):
     """RFC 7638 §3: SHA-256 of the key type's required members, sorted, without spaces; base64url."""
-    return _thumbprint(tuple(sorted((name, jwk[name]) for name in _THUMBPRINT_MEMBERS[jwk["kty"]])))
-
-
-@functools.lru_cache(maxsize=dpop_jws.KEY_CACHE_SIZE)
-def _thumbprint(members):
-    # A client signs every proof with one key: its thumbprint is computed once per process.
-    canonical = json.dumps(dict(members), separators=(",", ":"), sort_keys=True)
+    members = {name: jwk[name] for name in _THUMBPRINT_MEMBERS[jwk["kty"]]}
+    canonical = json.dumps(members, separators=(",", ":"), sort_keys=True)
     return b64url(hashlib.sha256(canonical.encode("utf-8")).digest())
 
 
@@ -85,12 +80,13 @@ class _Refused(Exception):
     """Why a proof's header is unacceptable; the caller raises its own error class with this text."""
 
 
-@functools.lru_cache(maxsize=dpop_jws.KEY_CACHE_SIZE)
+@functools.lru_cache(maxsize=1024)
 def _proof_key(header_segment):
     """(alg, key object, jkt) of an acceptable header (§4.3 items 4, 5, 7), or _Refused.
 
     A client puts the same header (typ, alg, its jwk) on every proof, so each distinct header is
-    decoded and checked once per process; one that is refused is not kept.
+    decoded, checked and turned into a key object once per process; one that is refused is not
+    kept. The cache is bounded: the header is the client's to choose.
     """
     try:
         header = dpop_jws.header_of(header_segment)
@@ -124,7 +120,7 @@ def _public_key(jwk, alg):
         raise _Refused(f"The DPoP proof's jwk must have {', '.join(members)} as strings")
     public = {name: jwk[name] for name in members}
     try:
-        key = dpop_jws.public_key(kty, tuple(sorted(public.items())))
+        key = dpop_jws.public_key(kty, public)
     except (ValueError, TypeError):
         raise _Refused(f"The DPoP proof's jwk is not a valid {kty} public key") from None
     if kty == "RSA" and not MIN_RSA_BITS <= key.key_size <= MAX_RSA_BITS:

@@ -1,12 +1,11 @@
 """The JWS side of a DPoP proof (RFC 7515 §5.2): its parts, the public key its header carries, its signature.
 
 Verified with cryptography directly: PyJWT's decode re-checks every character of the token in Python,
-which cost more than the signature itself on the token endpoint's hot path. A client signs every proof
-with the same key, so parsed keys are kept (a bounded cache: the header is the client's to choose).
+which cost more than the signature itself on the token endpoint's hot path. Key objects are kept per
+distinct proof header by app/dpop.py.
 """
 
 import binascii
-import functools
 import json
 import re
 
@@ -21,7 +20,6 @@ _COMPACT_JWS = re.compile(r"^([A-Za-z0-9_-]+)\.([A-Za-z0-9_-]+)\.([A-Za-z0-9_-]*
 _SHA256 = hashes.SHA256()
 _PKCS1V15 = padding.PKCS1v15()
 _ECDSA_SHA256 = ec.ECDSA(_SHA256)
-KEY_CACHE_SIZE = 1024
 _TO_STANDARD_ALPHABET = bytes.maketrans(b"-_", b"+/")
 
 
@@ -67,10 +65,8 @@ def _int(segment):
     return int.from_bytes(b64url_decode(segment), "big")
 
 
-@functools.lru_cache(maxsize=KEY_CACHE_SIZE)
-def public_key(kty, members):
-    """A cryptography public key from a JWK's required members (a sorted tuple of pairs); ValueError if unusable."""
-    jwk = dict(members)
+def public_key(kty, jwk):
+    """A cryptography public key from a JWK's required members; ValueError if unusable."""
     if kty == "EC":
         x, y = b64url_decode(jwk["x"]), b64url_decode(jwk["y"])
         if len(x) != 32 or len(y) != 32:
